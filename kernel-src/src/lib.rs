@@ -1,0 +1,233 @@
+//! # The extism-kernel
+//!
+//! The memory manager every Extism host links beside a plugin, as module `extism:host/env`:
+//! an allocator addressed by 64-bit handles, the call's input and output, and an error slot.
+//! The exports (names and wasm types) are those of the ABI spec, `abi.json`; `abi_check.rs`,
+//! generated from it, makes a signature drift a compile error.
+//!
+//! ## Memory layout
+//!
+//! ```text
+//! 0              __heap_base (≈1.2 KiB)                                  top          memory end
+//! ├─ stack, Root ─┼─ hdr │ block table ─┼─ hdr │ data ─┼─ hdr │ data ─┼ … ┼── unused ──┤
+//!   private         private (TABLE)       block          block                grows on demand
+//! ```
+//!
+//! * Address 0 is null: every handle is ≥ `__heap_base + 8`, and 0 means "none" or "failed".
+//! * A **block** is an 8-byte inline header followed by its data; the handle is the data address,
+//!   8-aligned. The header holds only the block's index in the **block table**.
+//! * The **block table** (entries of 32 bytes: start, capacity, used length, state, address-order
+//!   links prev/next, free-bin links) is itself a block of the heap, doubled when full. It and the
+//!   `Root` record are *private*: `store_*` into them is a no-op, `load_*` from them reads 0, and
+//!   `input_set`/`output_set` ranges may not touch them.
+//! * Free blocks sit in 32 size-class bins (class = floor(log2(capacity))), found in O(1) through
+//!   a bitmap of non-empty bins; a reused block is split when the excess is ≥ 24 bytes.
+//!
+//! ## Invariants
+//!
+//! 1. Blocks tile `[__heap_base, top)` in address order along the table's prev/next links.
+//! 2. No two free blocks are neighbours (freeing coalesces both sides), and the highest block is
+//!    never free (freeing it lowers `top` instead), so memory is reused before it grows.
+//! 3. `validate(h)` (handle.rs) is the only way a handle becomes a table index: it checks range,
+//!    alignment, and that the entry named by the header is active and starts exactly at `h`.
+//!    Sizes and links are read only from the table, never from inline headers, so a bad handle or
+//!    a scribbled header cannot make blocks overlap.
+//! 4. Memory starts at one page and grows only when no free block fits; a refused `memory.grow`
+//!    makes `alloc` return 0. `reset` zeroes exactly the memory used since the last reset.
+#![no_std]
+
+mod abi_check;
+mod allocator;
+mod handle;
+mod layout;
+mod root;
+
+use layout::{memory_end, read_u64, read_u8, write_u64, write_u8, heap_start, MAX_ALLOC};
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+/// Allocate a block of `n` bytes and return its handle.
+///
+/// Returns 0 when `n` is 0, larger than 4 GiB - 8, or the memory cannot grow (out of memory
+/// never traps). Memory of a reused block is not zeroed. Ownership: the caller owns the block.
+#[no_mangle]
+pub extern "C" fn alloc(n: u64) -> u64 {
+    if n == 0 || n > MAX_ALLOC {
+        return 0;
+    }
+    let root = root::get();
+    match allocator::alloc(root, n as u32) {
+        layout::NIL => 0,
+        index => allocator::entry(root, index).start as u64,
+    }
+}
+
+/// Release the block at handle `h`; freed neighbours coalesce.
+///
+/// Any `h` that is not a live handle (0, random, interior, already freed) is a no-op. Freeing
+/// the input block sets the input length to 0.
+#[no_mangle]
+pub extern "C" fn free(h: u64) {
+    let root = root::peek();
+    if let Some(index) = handle::validate(root, h) {
+        if h == root.input_offset {
+            root.input_length = 0;
+        }
+        allocator::free(root, index);
+    }
+}
+
+/// The length `alloc` was asked for, for the live block at `h`; 0 for anything else. O(1).
+#[no_mangle]
+pub extern "C" fn length(h: u64) -> u64 {
+    let root = root::peek();
+    match handle::validate(root, h) {
+        Some(index) => allocator::entry(root, index).used as u64,
+        None => 0,
+    }
+}
+
+/// Same as `length`: the validated lookup is already O(1), so nothing is skipped.
+#[no_mangle]
+pub extern "C" fn length_unsafe(h: u64) -> u64 {
+    length(h)
+}
+
+/// Read the byte at `p`; 0 when `p` is outside the heap or in kernel-private memory.
+#[no_mangle]
+pub extern "C" fn load_u8(p: u64) -> u32 {
+    if root::peek().is_addressable(p, 1) {
+        unsafe { read_u8(p) as u32 }
+    } else {
+        0
+    }
+}
+
+/// Read the little-endian u64 at `p` (unaligned allowed); 0 when any byte is out of bounds.
+#[no_mangle]
+pub extern "C" fn load_u64(p: u64) -> u64 {
+    if root::peek().is_addressable(p, 8) {
+        unsafe { read_u64(p) }
+    } else {
+        0
+    }
+}
+
+/// Write the low byte of `x` at `p`; a no-op outside the heap or in kernel-private memory.
+#[no_mangle]
+pub extern "C" fn store_u8(p: u64, x: u32) {
+    if root::peek().is_addressable(p, 1) {
+        unsafe { write_u8(p, x as u8) }
+    }
+}
+
+/// Write `x` little-endian at `p` (unaligned allowed); a no-op when any byte is out of bounds.
+#[no_mangle]
+pub extern "C" fn store_u64(p: u64, x: u64) {
+    if root::peek().is_addressable(p, 8) {
+        unsafe { write_u64(p, x) }
+    }
+}
+
+/// Mark `[h, h + len)` as the call's input. Ignored unless the range lies in allocated heap.
+///
+/// Ownership: the runtime takes `h`; the caller must not free it.
+#[no_mangle]
+pub extern "C" fn input_set(h: u64, len: u64) {
+    let root = root::peek();
+    if root.is_heap_range(h, len) {
+        root.input_offset = h;
+        root.input_length = len;
+    }
+}
+
+/// The input byte at offset `off`; 0 past the end of the input.
+#[no_mangle]
+pub extern "C" fn input_load_u8(off: u64) -> u32 {
+    let root = root::peek();
+    if off < root.input_length {
+        unsafe { read_u8(root.input_offset + off) as u32 }
+    } else {
+        0
+    }
+}
+
+/// The little-endian u64 at input offset `off`; 0 unless all 8 bytes are inside the input.
+#[no_mangle]
+pub extern "C" fn input_load_u64(off: u64) -> u64 {
+    let root = root::peek();
+    if off < root.input_length && root.input_length - off >= 8 {
+        unsafe { read_u64(root.input_offset + off) }
+    } else {
+        0
+    }
+}
+
+/// The input's length in bytes.
+#[no_mangle]
+pub extern "C" fn input_length() -> u64 {
+    root::peek().input_length
+}
+
+/// The input's handle, 0 when there is no input.
+#[no_mangle]
+pub extern "C" fn input_offset() -> u64 {
+    root::peek().input_offset
+}
+
+/// Mark `[h, h + len)` as the call's output. Ignored unless the range lies in allocated heap.
+///
+/// Ownership: the runtime takes `h`; the caller must not free it.
+#[no_mangle]
+pub extern "C" fn output_set(h: u64, len: u64) {
+    let root = root::peek();
+    if root.is_heap_range(h, len) {
+        root.output_offset = h;
+        root.output_length = len;
+    }
+}
+
+/// The output's length in bytes.
+#[no_mangle]
+pub extern "C" fn output_length() -> u64 {
+    root::peek().output_length
+}
+
+/// The output's start address, 0 when there is no output.
+#[no_mangle]
+pub extern "C" fn output_offset() -> u64 {
+    root::peek().output_offset
+}
+
+/// Forget every block, the input, the output and the error; zero the memory used since the
+/// last reset. Time is proportional to that memory; memory is never shrunk.
+#[no_mangle]
+pub extern "C" fn reset() {
+    root::reset(root::peek());
+}
+
+/// Set the error message to the live block `h`, or clear it when `h` is 0.
+///
+/// Any other `h` is ignored. Ownership: the runtime takes `h`; the caller must not free it.
+#[no_mangle]
+pub extern "C" fn error_set(h: u64) {
+    let root = root::peek();
+    if h == 0 || handle::validate(root, h).is_some() {
+        root.error = h;
+    }
+}
+
+/// The error message's handle, 0 when no error is set.
+#[no_mangle]
+pub extern "C" fn error_get() -> u64 {
+    root::peek().error
+}
+
+/// Bytes the allocator manages: from the start of the heap to the end of memory.
+#[no_mangle]
+pub extern "C" fn memory_bytes() -> u64 {
+    memory_end() - heap_start()
+}

@@ -1,0 +1,130 @@
+//! The root record: allocator bookkeeping plus the input, output and error slots of the call.
+
+use crate::allocator;
+use crate::layout::{heap_start, memory_end, zero, BINS};
+
+/// Everything the kernel knows that is not in the block table. Lives in the kernel's static data
+/// (below `__heap_base`), which `store_*`/`load_*` refuse to touch.
+#[repr(C)]
+pub struct Root {
+    /// Non-zero once `reset` has set up the heap.
+    pub initialized: u32,
+    /// Address of entry 0 of the block table.
+    pub table: u32,
+    /// Entries the table has room for.
+    pub table_cap: u32,
+    /// Entry of the block that holds the table itself.
+    pub table_entry: u32,
+    /// Next never-used table index; entries `[fresh, table_cap)` are free for the taking.
+    pub fresh: u32,
+    /// Head of the list of released entries (linked through `Entry::link_next`).
+    pub spare: u32,
+    /// Length of the `spare` list.
+    pub spare_count: u32,
+    /// Entry of the highest block in memory (the block that ends at `top`), NIL when none.
+    pub last: u32,
+    /// Bitmap of non-empty free bins.
+    pub nonempty: u32,
+    /// Head entry of each free bin.
+    pub bins: [u32; BINS],
+    /// End of the highest block: everything from here to the end of memory is unused.
+    pub top: u64,
+    /// Highest `top` since the last reset: what `reset` must zero.
+    pub high_water: u64,
+    pub input_offset: u64,
+    pub input_length: u64,
+    pub output_offset: u64,
+    pub output_length: u64,
+    pub error: u64,
+}
+
+static mut ROOT: Root = Root {
+    initialized: 0,
+    table: 0,
+    table_cap: 0,
+    table_entry: 0,
+    fresh: 0,
+    spare: 0,
+    spare_count: 0,
+    last: 0,
+    nonempty: 0,
+    bins: [0; BINS],
+    top: 0,
+    high_water: 0,
+    input_offset: 0,
+    input_length: 0,
+    output_offset: 0,
+    output_length: 0,
+    error: 0,
+};
+
+/// The root record, without setting up the heap (for exports that only read state).
+#[inline(always)]
+pub fn peek() -> &'static mut Root {
+    unsafe { &mut *core::ptr::addr_of_mut!(ROOT) }
+}
+
+/// The root record, setting up the heap on first use.
+#[inline(always)]
+pub fn get() -> &'static mut Root {
+    let root = peek();
+    if root.initialized == 0 {
+        reset(root);
+    }
+    root
+}
+
+/// Forget every block, the input, the output and the error, in time proportional to the memory
+/// used since the last reset (that memory is zeroed, so no data outlives its call).
+pub fn reset(root: &mut Root) {
+    let used_end = root.high_water;
+    unsafe { zero(heap_start(), used_end) };
+    *root = Root {
+        initialized: 1,
+        table: 0,
+        table_cap: 0,
+        table_entry: 0,
+        fresh: 0,
+        spare: 0,
+        spare_count: 0,
+        last: 0,
+        nonempty: 0,
+        bins: [0; BINS],
+        top: 0,
+        high_water: 0,
+        input_offset: 0,
+        input_length: 0,
+        output_offset: 0,
+        output_length: 0,
+        error: 0,
+    };
+    allocator::init(root);
+}
+
+impl Root {
+    /// True when `[start, start + len)` lies in the heap below `top` and outside the block table.
+    #[inline(always)]
+    pub fn is_heap_range(&self, start: u64, len: u64) -> bool {
+        self.is_public(start, len, self.top)
+    }
+
+    /// True when `[start, start + len)` lies in the heap below the end of memory, outside the table.
+    #[inline(always)]
+    pub fn is_addressable(&self, start: u64, len: u64) -> bool {
+        self.is_public(start, len, memory_end())
+    }
+
+    /// True when `[start, start + len)` lies in `[heap_start, end)` and does not touch the table.
+    #[inline(never)]
+    fn is_public(&self, start: u64, len: u64, end: u64) -> bool {
+        let stop = match start.checked_add(len) {
+            Some(stop) => stop,
+            None => return false,
+        };
+        if start < heap_start() || stop > end {
+            return false;
+        }
+        let (table_lo, table_hi) = allocator::table_span(self);
+        stop <= table_lo || start >= table_hi
+    }
+}
