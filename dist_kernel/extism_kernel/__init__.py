@@ -1,0 +1,55 @@
+"""The Extism kernel as a Python package: the bytes, their hash, the ABI spec, and checks.
+
+    >>> import extism_kernel
+    >>> wasm = extism_kernel.kernel_bytes()        # verified against the stamped sha256
+    >>> spec = extism_kernel.load_abi()            # the ABI every host links by
+
+The reference host lives in `extism_kernel.host` (install the `host` extra).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from extism_kernel._abi import AbiSpec, FuncSig, Function, ValType, load_abi, read_spec
+from extism_kernel._check import KernelReport, Problem, check_kernel
+from extism_kernel._errors import (
+    AbiMismatchError,
+    AbiSpecError,
+    ExtismKernelError,
+    InvalidWasmError,
+    KernelIntegrityError,
+    KernelNotBuiltError,
+    MissingDependencyError,
+)
+from extism_kernel._kernel import BuildInfo, build_info, kernel_bytes, kernel_path, kernel_sha256
+
+try:
+    __version__ = version("extism-kernel")
+except PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"
+
+__all__ = [
+    "AbiMismatchError",
+    "AbiSpec",
+    "AbiSpecError",
+    "BuildInfo",
+    "ExtismKernelError",
+    "FuncSig",
+    "Function",
+    "InvalidWasmError",
+    "KernelIntegrityError",
+    "KernelNotBuiltError",
+    "KernelReport",
+    "MissingDependencyError",
+    "Problem",
+    "ValType",
+    "__version__",
+    "build_info",
+    "check_kernel",
+    "kernel_bytes",
+    "kernel_path",
+    "kernel_sha256",
+    "load_abi",
+    "read_spec",
+]

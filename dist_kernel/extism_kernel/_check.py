@@ -1,0 +1,114 @@
+"""Check a kernel module against the ABI spec. Returns problems; never prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from extism_kernel._abi import AbiSpec, load_abi
+from extism_kernel._wasm import ExternDesc, describe_module
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One difference between a module and the ABI spec."""
+
+    severity: Severity
+    code: str
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        """`error: <message>`."""
+        return f"{self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class KernelReport:
+    """What `check_kernel` found."""
+
+    source: str
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """Problems of severity error."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not self.errors
+
+
+def _func_problems(spec: AbiSpec, exports: dict[str, ExternDesc]) -> list[Problem]:
+    problems = []
+    for func in spec.functions:
+        found = exports.get(func.name)
+        if found is None:
+            msg = f"missing export `{func.name}`: expected {func.sig}"
+            problems.append(Problem("error", "missing-export", func.name, msg))
+        elif found.sig is None or found.sig.param_types != func.sig.param_types or (
+            found.sig.results != func.sig.results
+        ):
+            msg = f"export `{func.name}`: expected {func.sig} but found {found.render_type()}"
+            problems.append(Problem("error", "wrong-type", func.name, msg))
+    return problems
+
+
+def _memory_problems(spec: AbiSpec, exports: dict[str, ExternDesc]) -> list[Problem]:
+    found = exports.get(spec.memory.name)
+    if found is None:
+        msg = f"missing export `{spec.memory.name}`: expected memory"
+        return [Problem("error", "missing-export", spec.memory.name, msg)]
+    if found.kind != "memory":
+        msg = f"export `{spec.memory.name}`: expected memory but found {found.render_type()}"
+        return [Problem("error", "wrong-type", spec.memory.name, msg)]
+    return []
+
+
+def check_kernel_exports(
+    desc_imports: tuple[ExternDesc, ...],
+    desc_exports: tuple[ExternDesc, ...],
+    spec: AbiSpec,
+    *,
+    strict: bool,
+) -> list[Problem]:
+    """Compare a kernel's imports and exports with the spec.
+
+    Missing exports and wrong types are errors. An export the spec does not name is an error
+    when `strict` (our own build) and a warning otherwise; the spec's optional exports are
+    accepted when their type matches. Any import is an error: a kernel imports nothing.
+    """
+    exports = {e.name: e for e in desc_exports}
+    problems = _func_problems(spec, exports) + _memory_problems(spec, exports)
+    known = set(spec.function_names) | {spec.memory.name}
+    optional = {o.name: o for o in spec.optional_exports}
+    for name, found in exports.items():
+        if name in known:
+            continue
+        want = optional.get(name)
+        if want is not None and found.kind == want.kind and found.global_type == want.type:
+            continue
+        msg = f"extra export `{name}`: {found.render_type()} is not in the ABI spec"
+        problems.append(Problem("error" if strict else "warning", "extra-export", name, msg))
+    for imp in desc_imports:
+        subject = f"{imp.module}::{imp.name}"
+        msg = f"import `{subject}`: a kernel must import nothing but found {imp.render_type()}"
+        problems.append(Problem("error", "unexpected-import", subject, msg))
+    return problems
+
+
+def check_kernel(
+    wasm: bytes, *, source: str = "<kernel>", spec: AbiSpec | None = None, strict: bool = False
+) -> KernelReport:
+    """Check that `wasm` is a valid kernel for the ABI spec.
+
+    Raises `InvalidWasmError` when the bytes are not a valid module and `MissingDependencyError`
+    when wasmtime is not installed.
+    """
+    desc = describe_module(wasm, source)
+    problems = check_kernel_exports(desc.imports, desc.exports, spec or load_abi(), strict=strict)
+    return KernelReport(source, tuple(problems))

@@ -1,0 +1,54 @@
+"""The `extism-kernel` command: argument parsing, printing and exit codes, nothing else.
+
+Each subcommand lives in its own module exposing `register(subparsers)`, which adds a parser
+whose `run(args) -> int` default does the work. Exit codes, shared by all commands:
+0 fine, 1 problems found, 2 input unreadable or not wasm (errors are one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from extism_kernel._cli import info
+from extism_kernel._errors import ExtismKernelError, InvalidWasmError
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_BAD_INPUT = 2
+
+COMMANDS = (info,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="extism-kernel", description="The Extism kernel: info, ABI checks and a reference host."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def fail(message: str) -> None:
+    """Print one `error: …` line on stderr."""
+    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    print(f"error: {first}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except InvalidWasmError as exc:
+        fail(str(exc))
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        fail(f"`{exc.filename}`: {exc.strerror}" if exc.filename else str(exc))
+        return EXIT_BAD_INPUT
+    except ExtismKernelError as exc:
+        fail(str(exc))
+        return EXIT_PROBLEMS

