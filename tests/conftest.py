@@ -1,0 +1,41 @@
+"""Shared fixtures: the built kernel, the official kernel, and a kernel instance factory."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # tooling/ (never installed) and tests/kernel_driver.py
+
+import extism_kernel  # noqa: E402
+from kernel_driver import KernelInstance  # noqa: E402
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--bless", action="store_true", help="rewrite expected files of case directories"
+    )
+
+
+@pytest.fixture(scope="session")
+def kernel_wasm() -> bytes:
+    """Our kernel, as shipped by the installed package (built by the hatch hook)."""
+    return extism_kernel.kernel_bytes()
+
+
+@pytest.fixture(scope="session")
+def official_kernel_wasm() -> bytes:
+    """The official Extism kernel, extracted from the extism-sys wheel."""
+    from tooling.official_kernel import official_kernel  # noqa: PLC0415
+
+    return official_kernel()
+
+
+@pytest.fixture
+def new_kernel(kernel_wasm: bytes) -> Callable[..., KernelInstance]:
+    """Factory of fresh instances of our kernel."""
+    return lambda **kw: KernelInstance(kernel_wasm, **kw)
