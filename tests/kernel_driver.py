@@ -9,6 +9,19 @@ import wasmtime
 from extism_kernel import load_abi
 
 
+U64 = 1 << 64
+
+
+def to_signed(value: int) -> int:
+    """An unsigned u64 (or i32) as the signed value wasmtime expects."""
+    return value - U64 if value >= 1 << 63 else value
+
+
+def to_unsigned(value: int) -> int:
+    """A signed i64 result as u64 (i32 results are small and non-negative here)."""
+    return value % U64
+
+
 class KernelInstance:
     """One kernel instance in its own store; `k.alloc(5)` calls the export `alloc`.
 
@@ -33,7 +46,13 @@ class KernelInstance:
         if name not in funcs:
             raise AttributeError(name)
         func = funcs[name]
-        return lambda *args: func(self.store, *args)
+
+        def call(*args: int) -> Any:
+            # wasm integers are sign-agnostic; tests speak unsigned (handles, u64 values)
+            result = func(self.store, *(to_signed(a) for a in args))
+            return to_unsigned(result) if isinstance(result, int) else result
+
+        return call
 
     @property
     def pages(self) -> int:

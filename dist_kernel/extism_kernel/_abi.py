@@ -156,9 +156,9 @@ _FUNC_KEYS = {"name", "kind", "params", "results", "doc", "ownership", "legacy"}
 
 
 def _function(obj: dict[str, Any], where: str) -> Function:
-    _reject_unknown(obj, _FUNC_KEYS, where)
     name = _require(obj, "name", str, where)
     where = f"{where} `{name}`"
+    _reject_unknown(obj, _FUNC_KEYS, where)
     params = []
     for param in _require(obj, "params", list, where):
         if not (isinstance(param, list) and len(param) == 2 and isinstance(param[0], str)):

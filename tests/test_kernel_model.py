@@ -1,0 +1,151 @@
+"""Property test: the kernel's allocator against a Python model, hostile handles mixed in."""
+
+from __future__ import annotations
+
+import hypothesis.strategies as st
+from allocator_model import AllocatorModel
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from kernel_driver import KernelInstance
+
+import extism_kernel
+
+MAX_LIVE = 48
+STEPS_PER_RUN = 100
+RUNS = 120
+REQUIRED_OPERATIONS = 10_000
+
+
+class Counter:
+    """Kernel operations performed by the state machine, summed over all runs."""
+
+    operations = 0
+
+
+sizes = st.one_of(
+    st.integers(1, 64), st.integers(65, 4096), st.integers(4097, 200_000), st.sampled_from([8, 9, 4095, 65536])
+)
+
+
+class AllocatorMachine(RuleBasedStateMachine):
+    handles = Bundle("handles")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kernel = KernelInstance(extism_kernel.kernel_bytes())
+        self.model = AllocatorModel()
+
+    @initialize()
+    def start(self) -> None:
+        self.kernel.reset()
+
+    def _op(self) -> None:
+        Counter.operations += 1
+
+    @precondition(lambda self: len(self.model.blocks) < MAX_LIVE)
+    @rule(target=handles, n=sizes, fill=st.binary(min_size=1, max_size=8))
+    def alloc(self, n: int, fill: bytes) -> int:
+        self._op()
+        handle = self.kernel.alloc(n)
+        assert handle != 0, f"alloc({n}) failed"
+        assert handle not in self.model.blocks
+        data = (fill * (n // len(fill) + 1))[:n]
+        self.kernel.write(handle, data)
+        self.model.blocks[handle] = data
+        self.model.freed.discard(handle)
+        return handle
+
+    @rule(handle=consumes(handles))
+    def free(self, handle: int) -> None:
+        self._op()
+        self.kernel.free(handle)
+        if handle in self.model.blocks:
+            del self.model.blocks[handle]
+            self.model.freed.add(handle)
+        assert self.kernel.length(handle) == 0
+
+    @rule(handle=handles, offset=st.integers(0, 1 << 20), value=st.integers(0, (1 << 64) - 1))
+    def store_inside(self, handle: int, offset: int, value: int) -> None:
+        """store_u64 into a live block changes exactly those 8 bytes."""
+        self._op()
+        data = self.model.blocks.get(handle)
+        if data is None or len(data) < 8:
+            return
+        at = offset % (len(data) - 7)
+        self.kernel.store_u64(handle + at, value)
+        raw = value.to_bytes(8, "little")
+        self.model.blocks[handle] = data[:at] + raw + data[at + 8 :]
+        assert self.kernel.load_u64(handle + at) == value
+
+    def _expect_refused(self, addr: int) -> None:
+        """`length` and `free` of a non-handle: 0 and a no-op."""
+        if addr in self.model.blocks:  # a hostile guess that hit a live handle is a real handle
+            return
+        self._op()
+        assert self.kernel.length(addr) == 0
+        assert self.kernel.length_unsafe(addr) == 0
+        self._op()
+        self.kernel.free(addr)
+
+    @rule(handle=handles, delta=st.integers(-64, 64).filter(lambda d: d != 0))
+    def hostile_interior(self, handle: int, delta: int) -> None:
+        self._expect_refused(max(0, handle + delta))
+
+    @rule(addr=st.one_of(st.integers(0, 1 << 22), st.integers(0, (1 << 64) - 1), st.just(0)))
+    def hostile_random(self, addr: int) -> None:
+        self._expect_refused(addr)
+
+    @precondition(lambda self: bool(self.model.freed))
+    @rule(data=st.data())
+    def hostile_freed(self, data: st.DataObject) -> None:
+        self._expect_refused(data.draw(st.sampled_from(sorted(self.model.freed))))
+
+    @rule(addr=st.integers(0, 1 << 22), value=st.integers(0, (1 << 64) - 1))
+    def hostile_store(self, addr: int, value: int) -> None:
+        """A store outside every live block may scribble on free memory, never on live data."""
+        if self.model.owner(addr) is not None or self.model.owner(addr + 7) is not None:
+            return
+        if any(addr < h < addr + 8 for h in self.model.blocks):
+            return
+        self._op()
+        self.kernel.store_u64(addr, value)
+
+    @rule()
+    def reset(self) -> None:
+        self._op()
+        old = list(self.model.blocks)
+        self.kernel.reset()
+        self.model.freed |= set(old)
+        self.model.blocks.clear()
+        for handle in old:
+            assert self.kernel.length(handle) == 0
+        assert self.kernel.input_length() == 0
+        assert self.kernel.error_get() == 0
+
+    @invariant()
+    def model_holds(self) -> None:
+        self.model.check(self.kernel)
+
+
+def test_allocator_matches_model() -> None:
+    Counter.operations = 0
+    run_state_machine_as_test(
+        AllocatorMachine,
+        settings=settings(
+            max_examples=RUNS,
+            stateful_step_count=STEPS_PER_RUN,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    print(f"allocator property test: {Counter.operations} kernel operations")
+    assert Counter.operations >= REQUIRED_OPERATIONS
