@@ -7,6 +7,7 @@ anything that is not a live handle is refused.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from kernel_driver import KernelInstance
@@ -22,7 +23,7 @@ class AllocatorModel:
     def check(self, kernel: KernelInstance) -> None:
         """Assert every invariant against the kernel's real state."""
         spans = sorted((h, len(data)) for h, data in self.blocks.items())
-        for (start, size), (next_start, _) in zip(spans, spans[1:]):
+        for (start, size), (next_start, _) in itertools.pairwise(spans):
             assert start + size <= next_start, f"blocks {start}+{size} and {next_start} overlap"
         for handle, data in self.blocks.items():
             assert kernel.length(handle) == len(data), f"length of {handle}"

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import wasmtime
-
 from extism_kernel import load_abi
-
 
 U64 = 1 << 64
 

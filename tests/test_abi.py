@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from extism_kernel import AbiSpecError, ValType, load_abi, read_spec
 from extism_kernel._abi import parse_spec, spec_text
 
@@ -61,12 +60,28 @@ def _mutate(path: list[object], value: object) -> dict[str, Any]:
         (["abi_verison"], 1, "abi.json: unknown key `abi_verison` (did you mean `abi_version`?)"),
         (["abi_version"], KeyError, "abi.json: missing key `abi_version`"),
         (["abi_version"], "1", "abi.json: `abi_version` must be int but found str"),
-        (["exports", 1, "results"], ["i65"], "abi.json: exports[1] `alloc`: unknown value type `i65`"),
-        (["exports", 1, "parms"], [], "abi.json: exports[1] `alloc`: unknown key `parms` (did you mean `params`?)"),
-        (["exports", 2, "params"], ["h"], "abi.json: exports[2] `free`: each param must be [name, type] but found 'h'"),
+        (
+            ["exports", 1, "results"],
+            ["i65"],
+            "abi.json: exports[1] `alloc`: unknown value type `i65`",
+        ),
+        (
+            ["exports", 1, "parms"],
+            [],
+            "abi.json: exports[1] `alloc`: unknown key `parms` (did you mean `params`?)",
+        ),
+        (
+            ["exports", 2, "params"],
+            ["h"],
+            "abi.json: exports[2] `free`: each param must be [name, type] but found 'h'",
+        ),
         (["exports", 0, "kind"], "table", "abi.json: exports[0] `memory`: unknown kind `table`"),
         (["exports", 3, "name"], "alloc", "abi.json: duplicate name `alloc`"),
-        (["host_functions", 0, "doc"], KeyError, "abi.json: host_functions[0] `config_get`: missing key `doc`"),
+        (
+            ["host_functions", 0, "doc"],
+            KeyError,
+            "abi.json: host_functions[0] `config_get`: missing key `doc`",
+        ),
         (["legacy", "prefix"], KeyError, "abi.json: legacy: missing key `prefix`"),
     ],
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from tooling import codegen
-
 from extism_kernel import ValType, load_abi
+
+from tooling import codegen
 
 
 def test_generated_files_are_fresh() -> None:
@@ -22,9 +22,7 @@ def test_abi_check_names_every_function_export() -> None:
 def test_changed_signature_changes_the_rust_check() -> None:
     spec = load_abi()
     alloc = spec.function(spec.functions[0].name)
-    changed = dataclasses.replace(
-        alloc, sig=dataclasses.replace(alloc.sig, results=(ValType.I32,))
-    )
+    changed = dataclasses.replace(alloc, sig=dataclasses.replace(alloc.sig, results=(ValType.I32,)))
     functions = tuple(changed if f is alloc else f for f in spec.functions)
     text = codegen.render_abi_check(dataclasses.replace(spec, functions=functions))
     assert f'unsafe extern "C" fn(u64) -> u32 = crate::{alloc.name};' in text

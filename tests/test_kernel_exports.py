@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from kernel_driver import KernelInstance
-
 from extism_kernel import check_kernel, load_abi
+from kernel_driver import KernelInstance
 
 PAGE = 65536
 MAX_ALLOC = 0xFFFF_FFF8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import extism_kernel
 import hypothesis.strategies as st
 from allocator_model import AllocatorModel
 from hypothesis import HealthCheck, settings
@@ -17,8 +18,6 @@ from hypothesis.stateful import (
 )
 from kernel_driver import KernelInstance
 
-import extism_kernel
-
 MAX_LIVE = 48
 STEPS_PER_RUN = 100
 RUNS = 120
@@ -32,7 +31,10 @@ class Counter:
 
 
 sizes = st.one_of(
-    st.integers(1, 64), st.integers(65, 4096), st.integers(4097, 200_000), st.sampled_from([8, 9, 4095, 65536])
+    st.integers(1, 64),
+    st.integers(65, 4096),
+    st.integers(4097, 200_000),
+    st.sampled_from([8, 9, 4095, 65536]),
 )
 
 

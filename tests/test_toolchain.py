@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from tooling import toolchain
 from tooling.toolchain import INSTALL_HELP, ToolchainNotFoundError, find_toolchain
 
@@ -43,10 +44,12 @@ def test_override_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert found.env["RUSTC"] == str(rustc)
 
 
-def test_override_without_target_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_override_without_target_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rustc = _fake_rustc(tmp_path, with_target=False)
     monkeypatch.setenv("EXTISM_KERNEL_CARGO", str(rustc.with_name("cargo")))
-    with pytest.raises(ToolchainNotFoundError, match="EXTISM_KERNEL_CARGO=.*has no `wasm32"):
+    with pytest.raises(ToolchainNotFoundError, match=r"EXTISM_KERNEL_CARGO=.*has no `wasm32"):
         find_toolchain()
 
 

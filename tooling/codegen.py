@@ -47,9 +47,7 @@ def render_abi_table(spec: AbiSpec) -> str:
         "|---|---|---|---|",
         f"| `{spec.memory.name}` | memory | {spec.memory.doc} | |",
     ]
-    lines += [
-        f"| `{f.name}` | `{f.sig}` | {f.doc} | {f.ownership or ''} |" for f in spec.functions
-    ]
+    lines += [f"| `{f.name}` | `{f.sig}` | {f.doc} | {f.ownership or ''} |" for f in spec.functions]
     lines += [
         "",
         f"Host functions a host provides in `{spec.kernel_module}`:",
@@ -58,8 +56,7 @@ def render_abi_table(spec: AbiSpec) -> str:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| `{f.name}` | `{f.sig}` | {f.doc} | {f.ownership or ''} |"
-        for f in spec.host_functions
+        f"| `{f.name}` | `{f.sig}` | {f.doc} | {f.ownership or ''} |" for f in spec.host_functions
     ]
     lines += ["", f"Legacy: {spec.legacy.doc}"]
     return "\n".join(lines) + "\n"
@@ -92,8 +89,10 @@ def main(*, check: bool) -> int:
     if check:
         stale = stale_files()
         for path in stale:
-            print(f"error: `{path.relative_to(REPO)}` is stale: run `python -m tooling codegen`",
-                  file=sys.stderr)
+            print(
+                f"error: `{path.relative_to(REPO)}` is stale: run `python -m tooling codegen`",
+                file=sys.stderr,
+            )
         return 1 if stale else 0
     for path, text in expected_files().items():
         path.write_text(text, encoding="utf-8")

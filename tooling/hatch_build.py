@@ -14,8 +14,8 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tooling import PACKAGE_DIR, REPO  # noqa: E402
-from tooling.kernel_build import build_kernel  # noqa: E402
+from tooling import PACKAGE_DIR, REPO
+from tooling.kernel_build import build_kernel
 
 
 class KernelBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -28,7 +28,8 @@ class KernelBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         info = build_kernel(PACKAGE_DIR)
         self.app.display_info(f"extism-kernel.wasm: {info.size} bytes, sha256 {info.sha256}")
         generated = [
-            str((PACKAGE_DIR / name).relative_to(REPO)) for name in ("extism-kernel.wasm", "build_info.json")
+            str((PACKAGE_DIR / name).relative_to(REPO))
+            for name in ("extism-kernel.wasm", "build_info.json")
         ]
         build_data.setdefault("artifacts", []).extend(generated)
         del version

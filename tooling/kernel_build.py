@@ -34,7 +34,7 @@ def crate_version(crate_dir: Path = CRATE_DIR) -> str:
     """The package version: the `version` of kernel-src/Cargo.toml (the one place it is set)."""
     match = CRATE_VERSION.search((crate_dir / "Cargo.toml").read_text(encoding="utf-8"))
     if match is None:
-        msg = f"`{crate_dir / 'Cargo.toml'}`: no `version = \"X.Y.Z\"` line"
+        msg = f'`{crate_dir / "Cargo.toml"}`: no `version = "X.Y.Z"` line'
         raise KernelBuildError(msg)
     return match["version"]
 
@@ -82,8 +82,19 @@ def shrink(raw: Path, work: Path) -> tuple[Path, str]:
             msg = f"{WASM_OPT_ENV}=1 but `wasm-opt` is not on PATH (apt-get install binaryen)"
             raise KernelBuildError(msg)
         out = work / "opt.wasm"
-        _run("wasm-opt", [wasm_opt, "-Oz", "--enable-bulk-memory", "--strip-debug",
-                          "--strip-producers", str(current), "-o", str(out)])
+        _run(
+            "wasm-opt",
+            [
+                wasm_opt,
+                "-Oz",
+                "--enable-bulk-memory",
+                "--strip-debug",
+                "--strip-producers",
+                str(current),
+                "-o",
+                str(out),
+            ],
+        )
         current, steps = out, [*steps, "wasm-opt"]
     tools = wasm_tools()
     if tools is not None:
@@ -97,7 +108,7 @@ def shrink(raw: Path, work: Path) -> tuple[Path, str]:
 def _write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def build_kernel(

@@ -1,4 +1,4 @@
-"""The official Extism kernel, taken byte for byte out of the `extism-sys` wheel's shared library.
+r"""The official Extism kernel, taken byte for byte out of the `extism-sys` wheel's shared library.
 
 Baseline for benchmarks and for the tests that run the host and the validator against both
 kernels. libextism embeds the kernel with `include_bytes!`; we find every `\\0asm` header in the
@@ -82,8 +82,17 @@ def find_kernels(blob: bytes) -> list[bytes]:
 
 def _download_wheel(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--dest", str(dest), "extism-sys"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(dest),
+        "extism-sys",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
     wheels = sorted(dest.glob("extism_sys-*.whl"))
     if proc.returncode != 0 or not wheels:
@@ -100,7 +109,9 @@ def official_kernel() -> bytes:
         return cached.read_bytes()
     wheel = _download_wheel(CACHE_DIR / "wheels")
     with zipfile.ZipFile(wheel) as zf:
-        libs = [n for n in zf.namelist() if "libextism" in n or n.endswith((".so", ".dylib", ".dll"))]
+        libs = [
+            n for n in zf.namelist() if "libextism" in n or n.endswith((".so", ".dylib", ".dll"))
+        ]
         kernels = [k for name in libs for k in find_kernels(zf.read(name))]
     if not kernels:
         msg = f"`{wheel.name}`: no embedded module exports the kernel ABI"

@@ -115,7 +115,7 @@ class AbiSpec:
 
     @property
     def legacy_imports(self) -> dict[str, Function]:
-        """Every function an Extism 0.x plugin may import from the legacy module, by prefixed name."""
+        """Functions an Extism 0.x plugin may import from the legacy module, by prefixed name."""
         return {
             self.legacy.prefix + f.name: f
             for f in (*self.functions, *self.host_functions)
@@ -184,7 +184,9 @@ def _other_export(obj: dict[str, Any], where: str) -> OtherExport:
     name = _require(obj, "name", str, where)
     kind = _require(obj, "kind", str, f"{where} `{name}`")
     if kind == "memory":
-        return OtherExport(name, kind, _require(obj, "doc", str, where), min_pages=obj.get("min_pages", 0))
+        return OtherExport(
+            name, kind, _require(obj, "doc", str, where), min_pages=obj.get("min_pages", 0)
+        )
     if kind == "global":
         return OtherExport(
             name,
@@ -203,8 +205,15 @@ def parse_spec(data: dict[str, Any], source: str = SPEC_FILE) -> AbiSpec:
     Raises `AbiSpecError` naming the entry and key at fault for any unknown key, missing key,
     wrong type, unknown value type or duplicate name.
     """
-    top_keys = {"abi_version", "kernel_module", "user_module", "legacy", "exports",
-                "optional_exports", "host_functions"}
+    top_keys = {
+        "abi_version",
+        "kernel_module",
+        "user_module",
+        "legacy",
+        "exports",
+        "optional_exports",
+        "host_functions",
+    }
     _reject_unknown(data, top_keys, source)
     legacy_obj = _require(data, "legacy", dict, source)
     _reject_unknown(legacy_obj, {"module", "prefix", "doc"}, f"{source}: legacy")

@@ -1,9 +1,13 @@
-"""Check a kernel module against the ABI spec. Returns problems; never prints."""
+"""Check a kernel module against the ABI spec. Returns typed reports; never prints.
+
+Every report has `to_json()` (a dict matching `report.schema.json`, shipped beside this module)
+and `render()` (the text the CLI prints).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from extism_kernel._abi import AbiSpec, load_abi
 from extism_kernel._wasm import ExternDesc, describe_module
@@ -24,6 +28,28 @@ class Problem:
         """`error: <message>`."""
         return f"{self.severity}: {self.message}"
 
+    def to_json(self) -> dict[str, Any]:
+        """Return the problem as a JSON object (`problem` in the report schema)."""
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "subject": self.subject,
+            "message": self.message,
+        }
+
+
+def count_summary(problems: tuple[Problem, ...]) -> str:
+    """`ok`, `ok (1 warning)` or `2 errors, 1 warning`."""
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    if not errors:
+        return f"ok ({plural(warnings, 'warning')})" if warnings else "ok"
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+
 
 @dataclass(frozen=True)
 class KernelReport:
@@ -38,9 +64,31 @@ class KernelReport:
         return tuple(p for p in self.problems if p.severity == "error")
 
     @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """Problems of severity warning."""
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
     def ok(self) -> bool:
         """True when there is no error (warnings allowed)."""
         return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the report as a JSON object (`kernel` in the report schema)."""
+        return {
+            "report": "kernel",
+            "source": self.source,
+            "ok": self.ok,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "problems": [p.to_json() for p in self.problems],
+        }
+
+    def render(self) -> str:
+        """Render the report as text: a summary line, then one line per problem."""
+        lines = [f"kernel `{self.source}`: {count_summary(self.problems)}"]
+        lines += [str(p) for p in self.problems]
+        return "\n".join(lines) + "\n"
 
 
 def _func_problems(spec: AbiSpec, exports: dict[str, ExternDesc]) -> list[Problem]:
@@ -50,8 +98,10 @@ def _func_problems(spec: AbiSpec, exports: dict[str, ExternDesc]) -> list[Proble
         if found is None:
             msg = f"missing export `{func.name}`: expected {func.sig}"
             problems.append(Problem("error", "missing-export", func.name, msg))
-        elif found.sig is None or found.sig.param_types != func.sig.param_types or (
-            found.sig.results != func.sig.results
+        elif (
+            found.sig is None
+            or found.sig.param_types != func.sig.param_types
+            or (found.sig.results != func.sig.results)
         ):
             msg = f"export `{func.name}`: expected {func.sig} but found {found.render_type()}"
             problems.append(Problem("error", "wrong-type", func.name, msg))

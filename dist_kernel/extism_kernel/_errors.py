@@ -35,3 +35,37 @@ class KernelIntegrityError(ExtismKernelError):
 
 class MissingDependencyError(ExtismKernelError):
     """An optional dependency (an extra) is needed for this feature."""
+
+
+class UnreadableInputError(ExtismKernelError):
+    """An input file is not what the command takes (not a spec, a wasm module or a wheel)."""
+
+
+class ManifestError(ExtismKernelError):
+    """An Extism manifest (or plugin source) that cannot be loaded: the message names the key."""
+
+
+class LinkError(ExtismKernelError):
+    """A plugin import that nobody provides, or provides with another type."""
+
+
+class HostFunctionError(ExtismKernelError):
+    """A host function refused its arguments; the call then fails with this message."""
+
+
+class PluginError(ExtismKernelError):
+    """A plugin call failed; `message` is the plugin's own error text when it set one.
+
+    `function` is the export called, `code` the Extism return code (the export's non-zero
+    result, 134 for a trap or a timeout, -1 for a host-side failure) and `kind` one of
+    `error` (set by the plugin), `code`, `trap`, `timeout`, `oom`, `exit`, `host` or `missing`.
+    """
+
+    def __init__(
+        self, message: str, *, function: str = "", code: int = -1, kind: str = "host"
+    ) -> None:
+        self.message = message
+        self.function = function
+        self.code = code
+        self.kind = kind
+        super().__init__(message)

@@ -10,8 +10,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from extism_kernel._errors import KernelIntegrityError, KernelNotBuiltError
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 KERNEL_FILE = "extism-kernel.wasm"
 BUILD_INFO_FILE = "build_info.json"
@@ -37,19 +41,20 @@ class BuildInfo:
         return dict(self.__dict__)
 
 
-def _resource(name: str) -> resources.abc.Traversable:
+def _resource(name: str) -> Traversable:
     return resources.files("extism_kernel").joinpath(name)
 
 
 def _read_resource(name: str) -> bytes:
     try:
-        return _resource(name).read_bytes()
+        data: bytes = _resource(name).read_bytes()
     except FileNotFoundError:
         msg = (
             f"`{name}` is missing from the extism_kernel package: this is a source checkout "
             "whose kernel was never built (run `python -m tooling build`)"
         )
         raise KernelNotBuiltError(msg) from None
+    return data
 
 
 @cache

@@ -76,7 +76,9 @@ def _describe(module: str | None, name: str, ty: object) -> ExternDesc:
     if isinstance(ty, wasmtime.MemoryType):
         return ExternDesc(module, name, "memory", min_pages=ty.limits.min)
     if isinstance(ty, wasmtime.GlobalType):
-        return ExternDesc(module, name, "global", global_type=_valtype(ty.content), mutable=ty.mutable)
+        return ExternDesc(
+            module, name, "global", global_type=_valtype(ty.content), mutable=ty.mutable
+        )
     return ExternDesc(module, name, "table")
 
 
