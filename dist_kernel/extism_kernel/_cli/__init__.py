@@ -11,20 +11,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from extism_kernel._cli import info
-from extism_kernel._errors import ExtismKernelError, InvalidWasmError
+from extism_kernel._cli import abi_diff, check_kernel, check_plugin, info
+from extism_kernel._errors import ExtismKernelError, InvalidWasmError, UnreadableInputError
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_BAD_INPUT = 2
 
-COMMANDS = (info,)
+COMMANDS = (info, check_kernel, check_plugin, abi_diff)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
-        prog="extism-kernel", description="The Extism kernel: info, ABI checks and a reference host."
+        prog="extism-kernel",
+        description="The Extism kernel: info, ABI checks and a reference host.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except InvalidWasmError as exc:
+    except (InvalidWasmError, UnreadableInputError) as exc:
         fail(str(exc))
         return EXIT_BAD_INPUT
     except OSError as exc:

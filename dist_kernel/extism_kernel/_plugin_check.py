@@ -1,0 +1,294 @@
+"""Check a plugin module against the ABI spec: will it link against a host of this ABI.
+
+`check_plugin(wasm)` sorts every import and export of a plugin into a typed `PluginReport`:
+
+- imports from the kernel module (and the legacy Extism 0.x module with its name prefix),
+  each checked against the spec: an unknown name or a wrong type is an error with a
+  "did you mean" hint, a non-function import from the kernel module is an error, and legacy
+  imports make the plugin a "legacy Extism 0.x plugin" (a warning: 1.x hosts do not link them);
+- user host imports: what the host author must provide (module, name, type);
+- WASI imports: the plugin needs a host with WASI enabled (`wasi=True`);
+- callable exports (the Extism call signature `() -> i32`, or `() -> ()` meaning 0) and the
+  other exports.
+
+No printing: `PluginReport.render()` gives the text the CLI prints, `to_json()` the JSON object
+that `report.schema.json` describes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from extism_kernel._abi import AbiSpec, FuncSig, Function, ValType, load_abi
+from extism_kernel._check import Problem, count_summary
+from extism_kernel._wasm import ExternDesc, describe_module
+
+# WASI is not part of the Extism ABI spec: these are the WASI preview 1 module names a host
+# satisfies when WASI is enabled (`wasi_unstable` is the pre-snapshot spelling).
+WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
+# The WASI reactor initialiser: the host calls it once after instantiation, never by name.
+WASI_INITIALIZER = "_initialize"
+# Extism call signatures: `() -> i32` (the return code) or `() -> ()` (meaning 0).
+CALL_SIGNATURES = (FuncSig((), (ValType.I32,)), FuncSig((), ()))
+
+ImportStatus = Literal["ok", "unknown", "wrong-type", "not-a-function"]
+
+
+@dataclass(frozen=True)
+class KernelImport:
+    """One import from the kernel module (or the legacy module), checked against the spec."""
+
+    module: str
+    name: str
+    kind: str
+    type: str
+    status: ImportStatus
+    legacy: bool
+    expected: str | None = None
+    hint: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the import as a JSON object (`kernel_import` in the report schema)."""
+        return {
+            "module": self.module,
+            "name": self.name,
+            "kind": self.kind,
+            "type": self.type,
+            "status": self.status,
+            "legacy": self.legacy,
+            "expected": self.expected,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class ImportDesc:
+    """An import the ABI spec does not describe: a user host function or a WASI function."""
+
+    module: str
+    name: str
+    kind: str
+    type: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the import as a JSON object (`import` in the report schema)."""
+        return {"module": self.module, "name": self.name, "kind": self.kind, "type": self.type}
+
+
+@dataclass(frozen=True)
+class ExportDesc:
+    """An export of the plugin."""
+
+    name: str
+    kind: str
+    type: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the export as a JSON object (`export` in the report schema)."""
+        return {"name": self.name, "kind": self.kind, "type": self.type}
+
+
+@dataclass(frozen=True)
+class PluginReport:
+    """What `check_plugin` found about one plugin module."""
+
+    source: str
+    problems: tuple[Problem, ...] = ()
+    kernel_imports: tuple[KernelImport, ...] = ()
+    host_imports: tuple[ImportDesc, ...] = ()
+    wasi_imports: tuple[ImportDesc, ...] = ()
+    callable_exports: tuple[ExportDesc, ...] = ()
+    other_exports: tuple[ExportDesc, ...] = field(default_factory=tuple)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """Problems of severity error."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """Problems of severity warning."""
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        """True when the plugin has no error (warnings allowed)."""
+        return not self.errors
+
+    @property
+    def legacy(self) -> bool:
+        """True for a legacy Extism 0.x plugin (it imports from the legacy module)."""
+        return any(i.legacy for i in self.kernel_imports)
+
+    @property
+    def needs_wasi(self) -> bool:
+        """True when the plugin imports WASI, so the host must enable it (`wasi=True`)."""
+        return bool(self.wasi_imports)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the report as a JSON object (`plugin` in the report schema)."""
+        return {
+            "report": "plugin",
+            "source": self.source,
+            "ok": self.ok,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "legacy": self.legacy,
+            "needs_wasi": self.needs_wasi,
+            "problems": [p.to_json() for p in self.problems],
+            "kernel_imports": [i.to_json() for i in self.kernel_imports],
+            "host_imports": [i.to_json() for i in self.host_imports],
+            "wasi_imports": [i.to_json() for i in self.wasi_imports],
+            "callable_exports": [e.to_json() for e in self.callable_exports],
+            "other_exports": [e.to_json() for e in self.other_exports],
+        }
+
+    def render(self) -> str:
+        """Render the report as text: a summary, one section per non-empty list, the problems."""
+        lines = [f"plugin `{self.source}`: {count_summary(self.problems)}"]
+        if self.kernel_imports:
+            lines.append("kernel imports:")
+            lines += [
+                f"  {i.status:<14} {i.module}::{i.name} {i.type}" for i in self.kernel_imports
+            ]
+        if self.host_imports:
+            lines.append("host imports (the host must provide these):")
+            lines += [f"  {i.module}::{i.name} {i.type}" for i in self.host_imports]
+        if self.wasi_imports:
+            lines.append("wasi imports (the host must enable wasi):")
+            lines += [f"  {i.module}::{i.name} {i.type}" for i in self.wasi_imports]
+        if self.callable_exports:
+            lines.append("callable exports:")
+            lines += [f"  {e.name} {e.type}" for e in self.callable_exports]
+        if self.other_exports:
+            lines.append("other exports:")
+            lines += [f"  {e.name} {e.type}" for e in self.other_exports]
+        lines += [str(p) for p in self.problems]
+        return "\n".join(lines) + "\n"
+
+
+def _hint(name: str, known: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, known, n=1)
+    return close[0] if close else None
+
+
+def _same_sig(found: ExternDesc, want: Function) -> bool:
+    return found.sig is not None and (
+        found.sig.param_types == want.sig.param_types and found.sig.results == want.sig.results
+    )
+
+
+def _kernel_import(
+    imp: ExternDesc, known: dict[str, Function], *, legacy: bool
+) -> tuple[KernelImport, Problem | None]:
+    """Check one import whose module is the kernel module (or a legacy `extism_` name)."""
+    module = imp.module or ""
+    subject = f"{module}::{imp.name}"
+    found = imp.render_type()
+    want = known.get(imp.name)
+    expected = str(want.sig) if want is not None else None
+
+    def entry(status: ImportStatus, hint: str | None = None) -> KernelImport:
+        return KernelImport(module, imp.name, imp.kind, found, status, legacy, expected, hint)
+
+    if imp.kind != "func":
+        msg = (
+            f"import `{subject}`: expected a function but found {found}"
+            " (hosts link only the kernel's functions into this module)"
+        )
+        return entry("not-a-function"), Problem("error", "not-a-function", subject, msg)
+    if want is None:
+        hint = _hint(imp.name, sorted(known))
+        suffix = f" (did you mean `{hint}`?)" if hint else ""
+        which = "the Extism 0.x ABI" if legacy else "the ABI spec"
+        msg = f"import `{subject}`: not in {which}{suffix}"
+        return entry("unknown", hint), Problem("error", "unknown-import", subject, msg)
+    if not _same_sig(imp, want):
+        msg = f"import `{subject}`: expected {want.sig} but found {found}"
+        return entry("wrong-type"), Problem("error", "wrong-type", subject, msg)
+    return entry("ok"), None
+
+
+def _legacy_problem(spec: AbiSpec, count: int) -> Problem:
+    module = spec.legacy.module
+    noun = "import" if count == 1 else "imports"
+    msg = (
+        f"legacy Extism 0.x plugin: {count} {noun} from `{module}` with the"
+        f" `{spec.legacy.prefix}` prefix; Extism 1.x hosts do not provide them"
+        f" (they link `{spec.kernel_module}`)"
+    )
+    return Problem("warning", "legacy-plugin", module, msg)
+
+
+def _classify_imports(
+    imports: tuple[ExternDesc, ...], spec: AbiSpec
+) -> tuple[list[KernelImport], list[ImportDesc], list[ImportDesc], list[Problem]]:
+    kernel: list[KernelImport] = []
+    host: list[ImportDesc] = []
+    wasi: list[ImportDesc] = []
+    problems: list[Problem] = []
+    env, legacy = spec.env_imports, spec.legacy_imports
+    legacy_count = 0
+    for imp in imports:
+        module = imp.module or ""
+        if module == spec.kernel_module:
+            checked, problem = _kernel_import(imp, env, legacy=False)
+        elif module == spec.legacy.module and imp.name.startswith(spec.legacy.prefix):
+            legacy_count += 1
+            checked, problem = _kernel_import(imp, legacy, legacy=True)
+        else:
+            desc = ImportDesc(module, imp.name, imp.kind, imp.render_type())
+            (wasi if module in WASI_MODULES else host).append(desc)
+            continue
+        kernel.append(checked)
+        if problem is not None:
+            problems.append(problem)
+    if legacy_count:
+        problems.append(_legacy_problem(spec, legacy_count))
+    return kernel, host, wasi, problems
+
+
+def _classify_exports(
+    exports: tuple[ExternDesc, ...],
+) -> tuple[list[ExportDesc], list[ExportDesc], list[Problem]]:
+    callable_: list[ExportDesc] = []
+    other: list[ExportDesc] = []
+    for exp in exports:
+        desc = ExportDesc(exp.name, exp.kind, exp.render_type())
+        is_call = (
+            exp.sig is not None
+            and exp.sig.param_types == ()
+            and any(exp.sig.results == s.results for s in CALL_SIGNATURES)
+        )
+        (callable_ if is_call and exp.name != WASI_INITIALIZER else other).append(desc)
+    problems = []
+    if not callable_:
+        want = " or ".join(str(s) for s in CALL_SIGNATURES)
+        msg = f"no callable export: an Extism plugin exports functions of type {want}"
+        problems.append(Problem("warning", "no-callable-export", "exports", msg))
+    return callable_, other, problems
+
+
+def check_plugin(
+    wasm: bytes, *, source: str = "<plugin>", spec: AbiSpec | None = None
+) -> PluginReport:
+    """Check that the plugin `wasm` links against a host of the ABI spec, and describe it.
+
+    Raises `InvalidWasmError` naming `source` when the bytes are not a valid module and
+    `MissingDependencyError` when wasmtime is not installed.
+    """
+    spec = spec or load_abi()
+    desc = describe_module(wasm, source)
+    kernel, host, wasi, import_problems = _classify_imports(desc.imports, spec)
+    callable_, other, export_problems = _classify_exports(desc.exports)
+    return PluginReport(
+        source=source,
+        problems=tuple(import_problems + export_problems),
+        kernel_imports=tuple(kernel),
+        host_imports=tuple(host),
+        wasi_imports=tuple(wasi),
+        callable_exports=tuple(callable_),
+        other_exports=tuple(other),
+    )
