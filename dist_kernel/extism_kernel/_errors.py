@@ -69,7 +69,3 @@ class PluginError(ExtismKernelError):
         self.code = code
         self.kind = kind
         super().__init__(message)
-
-
-class UnreadableInputError(ExtismKernelError):
-    """An input file is not what the command takes (not a spec, a wasm module or a wheel)."""
