@@ -12,7 +12,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from extism_kernel._abi import AbiSpec, FuncSig, Function, ValType, load_abi, read_spec
-from extism_kernel._check import KernelReport, Problem, check_kernel
+from extism_kernel._abi_diff import AbiChange, AbiDiff, AbiSurface, diff_abi, load_surface
+from extism_kernel._check import KernelReport, Problem, check_kernel, report_schema
 from extism_kernel._errors import (
     AbiMismatchError,
     AbiSpecError,
@@ -21,8 +22,16 @@ from extism_kernel._errors import (
     KernelIntegrityError,
     KernelNotBuiltError,
     MissingDependencyError,
+    UnreadableInputError,
 )
 from extism_kernel._kernel import BuildInfo, build_info, kernel_bytes, kernel_path, kernel_sha256
+from extism_kernel._plugin_check import (
+    KernelImport,
+    PluginExport,
+    PluginImport,
+    PluginReport,
+    check_plugin,
+)
 
 try:
     __version__ = version("extism-kernel")
@@ -30,26 +39,38 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
     __version__ = "0+unknown"
 
 __all__ = [
+    "AbiChange",
+    "AbiDiff",
     "AbiMismatchError",
     "AbiSpec",
     "AbiSpecError",
+    "AbiSurface",
     "BuildInfo",
     "ExtismKernelError",
     "FuncSig",
     "Function",
     "InvalidWasmError",
+    "KernelImport",
     "KernelIntegrityError",
     "KernelNotBuiltError",
     "KernelReport",
     "MissingDependencyError",
+    "PluginExport",
+    "PluginImport",
+    "PluginReport",
     "Problem",
+    "UnreadableInputError",
     "ValType",
     "__version__",
     "build_info",
     "check_kernel",
+    "check_plugin",
+    "diff_abi",
     "kernel_bytes",
     "kernel_path",
     "kernel_sha256",
     "load_abi",
+    "load_surface",
     "read_spec",
+    "report_schema",
 ]

@@ -6,13 +6,16 @@ and `render()` (the text the CLI prints).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, Literal
 
 from extism_kernel._abi import AbiSpec, load_abi
 from extism_kernel._wasm import ExternDesc, describe_module
 
 Severity = Literal["error", "warning"]
+REPORT_SCHEMA_FILE = "report.schema.json"
 
 
 @dataclass(frozen=True)
@@ -162,3 +165,10 @@ def check_kernel(
     desc = describe_module(wasm, source)
     problems = check_kernel_exports(desc.imports, desc.exports, spec or load_abi(), strict=strict)
     return KernelReport(source, tuple(problems))
+
+
+def report_schema() -> dict[str, Any]:
+    """Return the JSON schema of every report's `to_json()` (`report.schema.json`, shipped)."""
+    text = resources.files("extism_kernel").joinpath(REPORT_SCHEMA_FILE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema

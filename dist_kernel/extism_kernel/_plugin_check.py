@@ -64,7 +64,7 @@ class KernelImport:
 
 
 @dataclass(frozen=True)
-class ImportDesc:
+class PluginImport:
     """An import the ABI spec does not describe: a user host function or a WASI function."""
 
     module: str
@@ -78,7 +78,7 @@ class ImportDesc:
 
 
 @dataclass(frozen=True)
-class ExportDesc:
+class PluginExport:
     """An export of the plugin."""
 
     name: str
@@ -97,10 +97,10 @@ class PluginReport:
     source: str
     problems: tuple[Problem, ...] = ()
     kernel_imports: tuple[KernelImport, ...] = ()
-    host_imports: tuple[ImportDesc, ...] = ()
-    wasi_imports: tuple[ImportDesc, ...] = ()
-    callable_exports: tuple[ExportDesc, ...] = ()
-    other_exports: tuple[ExportDesc, ...] = field(default_factory=tuple)
+    host_imports: tuple[PluginImport, ...] = ()
+    wasi_imports: tuple[PluginImport, ...] = ()
+    callable_exports: tuple[PluginExport, ...] = ()
+    other_exports: tuple[PluginExport, ...] = field(default_factory=tuple)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -224,10 +224,10 @@ def _legacy_problem(spec: AbiSpec, count: int) -> Problem:
 
 def _classify_imports(
     imports: tuple[ExternDesc, ...], spec: AbiSpec
-) -> tuple[list[KernelImport], list[ImportDesc], list[ImportDesc], list[Problem]]:
+) -> tuple[list[KernelImport], list[PluginImport], list[PluginImport], list[Problem]]:
     kernel: list[KernelImport] = []
-    host: list[ImportDesc] = []
-    wasi: list[ImportDesc] = []
+    host: list[PluginImport] = []
+    wasi: list[PluginImport] = []
     problems: list[Problem] = []
     env, legacy = spec.env_imports, spec.legacy_imports
     legacy_count = 0
@@ -239,7 +239,7 @@ def _classify_imports(
             legacy_count += 1
             checked, problem = _kernel_import(imp, legacy, legacy=True)
         else:
-            desc = ImportDesc(module, imp.name, imp.kind, imp.render_type())
+            desc = PluginImport(module, imp.name, imp.kind, imp.render_type())
             (wasi if module in WASI_MODULES else host).append(desc)
             continue
         kernel.append(checked)
@@ -252,11 +252,11 @@ def _classify_imports(
 
 def _classify_exports(
     exports: tuple[ExternDesc, ...],
-) -> tuple[list[ExportDesc], list[ExportDesc], list[Problem]]:
-    callable_: list[ExportDesc] = []
-    other: list[ExportDesc] = []
+) -> tuple[list[PluginExport], list[PluginExport], list[Problem]]:
+    callable_: list[PluginExport] = []
+    other: list[PluginExport] = []
     for exp in exports:
-        desc = ExportDesc(exp.name, exp.kind, exp.render_type())
+        desc = PluginExport(exp.name, exp.kind, exp.render_type())
         is_call = (
             exp.sig is not None
             and exp.sig.param_types == ()
