@@ -41,9 +41,7 @@ def _load(path: Path) -> dict[str, Any]:
 
 def _steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [
-        (job_id, step)
-        for job_id, job in workflow["jobs"].items()
-        for step in job.get("steps", [])
+        (job_id, step) for job_id, job in workflow["jobs"].items() for step in job.get("steps", [])
     ]
 
 
@@ -54,9 +52,17 @@ def test_both_workflows_exist():
 def test_github_workflow_schema():
     """`check-jsonschema` ships GitHub's workflow schema: no network needed."""
     proc = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-         *map(str, WORKFLOW_FILES)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, WORKFLOW_FILES),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -64,7 +70,10 @@ def test_github_workflow_schema():
 def test_zizmor_offline_has_no_high_or_medium_findings():
     proc = subprocess.run(  # noqa: S603
         [_tool("zizmor"), "--offline", "--format=json", str(WORKFLOWS)],
-        capture_output=True, text=True, check=False, cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
     )
     assert proc.stdout.strip(), proc.stderr
     findings = json.loads(proc.stdout)
@@ -132,8 +141,12 @@ def test_ci_builds_once_and_tests_the_wheel_everywhere():
     assert "pip install -e" not in runs
     assert "pip install ." not in runs
     build_runs = "\n".join(s.get("run", "") for s in ci["jobs"]["build"]["steps"])
-    for command in ("twine check --strict", "check-wheel-contents",
-                    "--target wasm32-unknown-unknown", "SOURCE_DATE_EPOCH"):
+    for command in (
+        "twine check --strict",
+        "check-wheel-contents",
+        "--target wasm32-unknown-unknown",
+        "SOURCE_DATE_EPOCH",
+    ):
         assert command in build_runs
 
 
@@ -165,6 +178,9 @@ def test_actionlint_where_available():
     if actionlint is None:
         pytest.skip("actionlint is not installed (optional)")
     proc = subprocess.run(  # noqa: S603
-        [actionlint, *map(str, WORKFLOW_FILES)], capture_output=True, text=True, check=False,
+        [actionlint, *map(str, WORKFLOW_FILES)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,247 @@
+"""Exact contents of the wheel and the sdist, the wheel's metadata, and a rebuild from the sdist.
+
+The package's own files are derived from the source tree (every source file under
+dist_kernel/extism_kernel plus the two files the build hook generates), so adding a module needs
+no edit here; everything else (dist-info, the sdist's top level) is asserted literally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import zipfile
+from email.message import Message
+from email.parser import Parser
+from pathlib import Path
+
+import extism_kernel
+import pytest
+from dist_builder import GENERATED, PACKAGE, REPO, Dists, build, shared_build, version
+
+pytestmark = pytest.mark.slow
+
+DIST_INFO_FILES = {  # besides the SBOMs, checked by their own test
+    "METADATA",
+    "WHEEL",
+    "entry_points.txt",
+    "RECORD",
+    "licenses/LICENSE",
+}
+SDIST_TOP_LEVEL = {".gitignore", "LICENSE", "README.md", "pyproject.toml", "PKG-INFO"}
+SDIST_CRATE_FILES = {
+    "kernel-src/Cargo.toml",
+    "kernel-src/Cargo.lock",
+    "kernel-src/.cargo/config.toml",
+}
+CLASSIFIERS = [
+    "Development Status :: 3 - Alpha",
+    "Intended Audience :: Developers",
+    "Operating System :: OS Independent",
+    "Programming Language :: Python :: 3",
+    "Programming Language :: Python :: 3 :: Only",
+    "Programming Language :: Python :: 3.10",
+    "Programming Language :: Python :: 3.11",
+    "Programming Language :: Python :: 3.12",
+    "Programming Language :: Python :: 3.13",
+    "Programming Language :: Rust",
+    "Topic :: Software Development :: Libraries",
+    "Typing :: Typed",
+]
+PROJECT_URLS = [
+    "Homepage, https://github.com/extism-kernel/extism-kernel",
+    "Source, https://github.com/extism-kernel/extism-kernel",
+    "Issues, https://github.com/extism-kernel/extism-kernel/issues",
+]
+
+
+@pytest.fixture(scope="session")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
+    return shared_build(tmp_path_factory)
+
+
+def _package_files(dists: Dists) -> set[str]:
+    """Source files under dist_kernel/extism_kernel, relative to it, plus the generated two."""
+    prefix = f"{PACKAGE.as_posix()}/"
+    files = {f.removeprefix(prefix) for f in dists.source_files if f.startswith(prefix)}
+    return files | set(GENERATED)
+
+
+def _wheel_names(dists: Dists) -> list[str]:
+    with zipfile.ZipFile(dists.wheel) as zf:
+        return zf.namelist()
+
+
+def _sdist_names(dists: Dists) -> list[str]:
+    with tarfile.open(dists.sdist) as tf:
+        return [m.name for m in tf.getmembers() if m.isfile()]
+
+
+def _dist_info(dists: Dists) -> str:
+    return f"extism_kernel-{version()}.dist-info"
+
+
+def _metadata(dists: Dists) -> Message:
+    with zipfile.ZipFile(dists.wheel) as zf:
+        text = zf.read(f"{_dist_info(dists)}/METADATA").decode()
+    return Parser().parsestr(text)
+
+
+def test_dist_file_names(dists: Dists):
+    v = version()
+    assert sorted(p.name for p in dists.wheel.parent.iterdir()) == [
+        f"extism_kernel-{v}-py3-none-any.whl",
+        f"extism_kernel-{v}.tar.gz",
+    ]
+
+
+def test_wheel_file_list_is_exact(dists: Dists):
+    names = _wheel_names(dists)
+    assert len(names) == len(set(names)), "duplicate entries in the wheel"
+    dist_info = _dist_info(dists)
+    package = {n.removeprefix("extism_kernel/") for n in names if n.startswith("extism_kernel/")}
+    meta = {n.removeprefix(f"{dist_info}/") for n in names if n.startswith(f"{dist_info}/")}
+    other = [n for n in names if not n.startswith(("extism_kernel/", f"{dist_info}/"))]
+    assert other == []
+    assert package == _package_files(dists)
+    assert {m for m in meta if not m.startswith("sboms/")} == DIST_INFO_FILES
+
+
+def test_nothing_from_tests_or_tooling_in_the_wheel(dists: Dists):
+    leaks = [
+        n
+        for n in _wheel_names(dists)
+        if n.startswith(("tests/", "tooling/", "kernel-src/", "dist_kernel/"))
+        or "__pycache__" in n
+        or n.endswith((".pyc", ".rs", "conftest.py"))
+        or Path(n).name.startswith("test_")
+    ]
+    assert leaks == []
+
+
+def test_wheel_kernel_matches_its_build_info(dists: Dists):
+    with zipfile.ZipFile(dists.wheel) as zf:
+        wasm = zf.read("extism_kernel/extism-kernel.wasm")
+        info = json.loads(zf.read("extism_kernel/build_info.json"))
+    assert wasm[:4] == b"\0asm"
+    assert info["sha256"] == hashlib.sha256(wasm).hexdigest()
+    assert info["size"] == len(wasm)
+    assert info["version"] == version()
+    assert wasm == dists.kernel.read_bytes()
+
+
+def test_wheel_metadata(dists: Dists):
+    meta = _metadata(dists)
+    assert meta["Name"] == "extism-kernel"
+    assert meta["Version"] == version()
+    assert tuple(int(x) for x in meta["Metadata-Version"].split(".")) >= (2, 4)
+    assert meta["License-Expression"] == "BSD-3-Clause"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    assert meta["Requires-Python"] == ">=3.10"
+    assert meta.get_all("Classifier") == CLASSIFIERS
+    assert meta.get_all("Project-URL") == PROJECT_URLS
+    assert meta["Description-Content-Type"] == "text/markdown"
+    assert meta.get_payload().strip() == (REPO / "README.md").read_text(encoding="utf-8").strip()
+    assert sorted(meta.get_all("Provides-Extra")) == ["host", "test"]
+    requires = meta.get_all("Requires-Dist")
+    assert [r for r in requires if "extra ==" not in r] == [], "the core has no dependencies"
+    assert "wasmtime>=50; extra == 'host'" in requires
+    test_reqs = {r.split(";")[0].split(">")[0] for r in requires if "extra == 'test'" in r}
+    assert {"pytest", "wasmtime", "check-jsonschema", "zizmor", "pypiserver", "twine"} <= test_reqs
+
+
+def test_wheel_tag_and_entry_point(dists: Dists):
+    with zipfile.ZipFile(dists.wheel) as zf:
+        wheel = Parser().parsestr(zf.read(f"{_dist_info(dists)}/WHEEL").decode())
+        entry_points = zf.read(f"{_dist_info(dists)}/entry_points.txt").decode()
+    assert wheel.get_all("Tag") == ["py3-none-any"]
+    assert wheel["Root-Is-Purelib"] == "true"
+    assert wheel["Wheel-Version"] == "1.0"
+    assert wheel["Generator"].startswith("hatchling ")
+    assert entry_points.split() == [
+        "[console_scripts]",
+        "extism-kernel",
+        "=",
+        "extism_kernel._cli:main",
+    ]
+
+
+def test_sdist_file_list_is_exact(dists: Dists):
+    prefix = f"extism_kernel-{version()}/"
+    names = _sdist_names(dists)
+    assert all(n.startswith(prefix) for n in names)
+    files = {n.removeprefix(prefix) for n in names}
+    assert len(files) == len(names), "duplicate entries in the sdist"
+
+    package = f"{PACKAGE.as_posix()}/"
+    assert {f.removeprefix(package) for f in files if f.startswith("dist_kernel/")} == (
+        _package_files(dists)
+    )
+    tree = dists.source_files
+    assert {f for f in files if f.startswith("tooling/")} == {
+        f for f in tree if f.startswith("tooling/")
+    }
+    assert {f for f in files if f.startswith("kernel-src/")} == SDIST_CRATE_FILES | {
+        f for f in tree if f.startswith("kernel-src/src/")
+    }
+    assert {f for f in files if "/" not in f} == SDIST_TOP_LEVEL
+    assert {f.split("/")[0] for f in files if "/" in f} == {"dist_kernel", "kernel-src", "tooling"}
+
+
+def test_sdist_rebuilds_the_same_wheel(dists: Dists, tmp_path: Path):
+    """Unpack the sdist (no git, no target/) and build a wheel from it: same bytes."""
+    with tarfile.open(dists.sdist) as tf:
+        tf.extractall(tmp_path / "unpacked", filter="data")
+    (root,) = (tmp_path / "unpacked").iterdir()
+    assert not (root / ".git").exists()
+    build(root, tmp_path / "out", "--wheel")
+    rebuilt = tmp_path / "out" / dists.wheel.name
+    assert rebuilt.read_bytes() == dists.wheel.read_bytes()
+
+
+def _tool(name: str) -> str:
+    scripts = Path(sysconfig.get_path("scripts"))
+    for candidate in (scripts / name, scripts / f"{name}.exe"):
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"`{name}` is not installed: pip install '.[test]' brings it")
+    return found
+
+
+def test_twine_check_strict(dists: Dists):
+    proc = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "twine", "check", "--strict", str(dists.sdist), str(dists.wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_check_wheel_contents(dists: Dists):
+    proc = subprocess.run(  # noqa: S603
+        [_tool("check-wheel-contents"), str(dists.wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(
+    os.environ.get("EXTISM_KERNEL_TEST_INSTALLED") != "1",
+    reason="only where the built wheel is installed (CI matrix: EXTISM_KERNEL_TEST_INSTALLED=1)",
+)
+def test_tests_run_against_the_installed_wheel():
+    here = Path(extism_kernel.__file__).resolve()
+    purelib = Path(sysconfig.get_paths()["purelib"]).resolve()
+    assert purelib in here.parents, f"extism_kernel imported from {here}, not {purelib}"
+    assert REPO.resolve() not in here.parents
+    assert extism_kernel.kernel_bytes()[:4] == b"\0asm"
