@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -82,6 +83,20 @@ def _describe(module: str | None, name: str, ty: object) -> ExternDesc:
     return ExternDesc(module, name, "table")
 
 
+def _reason(error: str) -> str:
+    """The root cause of a wasmtime error, on one line.
+
+    wasmtime puts the context first (`failed to compile: wasm[0]::function[0]`) and the cause
+    last, under `Caused by:` (`0: …`, `1: … type mismatch: expected i32, found i64`).
+    """
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    if not lines:
+        return "invalid module"
+    if "Caused by:" in lines:
+        return re.sub(r"^\d+: ", "", lines[-1])
+    return lines[0]
+
+
 def describe_module(wasm: bytes, source: str) -> ModuleDesc:
     """Validate `wasm` and list its imports and exports.
 
@@ -92,8 +107,7 @@ def describe_module(wasm: bytes, source: str) -> ModuleDesc:
     try:
         module = wt.Module(engine, wasm)  # type: ignore[attr-defined]
     except wt.WasmtimeError as exc:  # type: ignore[attr-defined]
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
-        msg = f"`{source}`: not a valid WebAssembly module: {first}"
+        msg = f"`{source}`: not a valid WebAssembly module: {_reason(str(exc))}"
         raise InvalidWasmError(msg) from None
     return ModuleDesc(
         imports=tuple(_describe(i.module, i.name or "", i.type) for i in module.imports),

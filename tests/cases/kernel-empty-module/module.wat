@@ -1,0 +1,2 @@
+;; nothing at all: every export is missing
+(module)

@@ -1,0 +1,16 @@
+;; every host function of `extism:host/env` with its spec type
+(module
+  (import "extism:host/env" "config_get" (func (param i64) (result i64)))
+  (import "extism:host/env" "var_get" (func (param i64) (result i64)))
+  (import "extism:host/env" "var_set" (func (param i64 i64)))
+  (import "extism:host/env" "http_request" (func (param i64 i64) (result i64)))
+  (import "extism:host/env" "http_status_code" (func (result i32)))
+  (import "extism:host/env" "http_headers" (func (result i64)))
+  (import "extism:host/env" "log_trace" (func (param i64)))
+  (import "extism:host/env" "log_debug" (func (param i64)))
+  (import "extism:host/env" "log_info" (func (param i64)))
+  (import "extism:host/env" "log_warn" (func (param i64)))
+  (import "extism:host/env" "log_error" (func (param i64)))
+  (import "extism:host/env" "get_log_level" (func (result i32)))
+  (func (export "run") (result i32) i32.const 0)
+)
