@@ -16,7 +16,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 import wasmtime
-
 from extism_kernel import report_schema
 from extism_kernel._cli import EXIT_BAD_INPUT, main
 
