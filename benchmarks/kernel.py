@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import extism_kernel
 import numpy as np
 import wasmtime
-
-import extism_kernel
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugins"
 IMPORTS_MARKER = ";; @imports"
@@ -81,15 +80,15 @@ class Linked:
         self.kmem: wasmtime.Memory = self._k["memory"]  # type: ignore[assignment]
         self.pmem: wasmtime.Memory = self._p["memory"]  # type: ignore[assignment]
 
-    def k(self, name: str, *args: Any) -> Any:
+    def k(self, name: str, *args: int) -> Any:  # noqa: ANN401 - a wasm value
         """Call a kernel export from Python."""
         return self._k[name](self.store, *args)  # type: ignore[operator]
 
-    def p(self, name: str, *args: Any) -> Any:
+    def p(self, name: str, *args: int) -> Any:  # noqa: ANN401 - a wasm value
         """Call a plugin export from Python."""
         return self._p[name](self.store, *args)  # type: ignore[operator]
 
-    def timed(self, name: str, *args: Any) -> tuple[float, Any]:
+    def timed(self, name: str, *args: int) -> tuple[float, Any]:
         func = self._p[name]
         t0 = time.perf_counter()
         result = func(self.store, *args)  # type: ignore[operator]
@@ -132,7 +131,7 @@ class LiveResult:
         return self.length_s + self.free_s
 
 
-def live_blocks(
+def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
     bench: Bench,
     n: int,
     *,
@@ -171,7 +170,7 @@ def live_blocks(
         alloc_t.append(t - overhead)
         t, lengths = linked.timed("length_n", n, length_reps)
         length_t.append((t - overhead) / length_reps)
-        if reps == 0 and t < 0.005:  # noqa: PLR2004 - aim at >= 5 ms per timed length call
+        if reps == 0 and t < 0.005:  # aim at >= 5 ms per timed length call
             length_reps = max(1, min(1000, int(0.005 / max(t, 1e-7))))
         t, _ = linked.timed("free_n", n)
         free_t.append(t - overhead)
@@ -210,7 +209,7 @@ class ChurnResult:
         return self.pages * 65536
 
 
-def churn(
+def churn(  # noqa: PLR0913 - keyword-only benchmark knobs
     bench: Bench,
     *,
     steps: int = 100_000,
@@ -220,7 +219,7 @@ def churn(
     chunk: int = 1000,
     overhead: float = 0.0,
 ) -> ChurnResult:
-    """`steps` × (free a random one of `slots` live blocks, alloc 1..max_size B in its place)."""
+    """`steps` x (free a random one of `slots` live blocks, alloc 1..max_size B in its place)."""
     linked = bench.new()
     linked.p("seed", seed)
     linked.p("churn_fill", slots, max_size)
@@ -282,7 +281,7 @@ def throughput(
     h_out = linked.k("alloc", size)
     checked = h_in != 0 and h_out != 0
 
-    def best(name: str, *args: Any, check: Callable[[Any], bool] | None = None) -> float:
+    def best(name: str, *args: int, check: Callable[[Any], bool] | None = None) -> float:
         nonlocal checked
         times = []
         for _ in range(reps):
@@ -294,9 +293,7 @@ def throughput(
 
     read_s = best("read_input", check=lambda r: r == expected_sum)
     write_s = best("write_store", h_out, size)
-    words = np.frombuffer(
-        bytes(linked.kmem.read(linked.store, h_out, h_out + size)), dtype="<u8"
-    )
+    words = np.frombuffer(bytes(linked.kmem.read(linked.store, h_out, h_out + size)), dtype="<u8")
     checked = checked and bool((words == np.arange(size // 8, dtype=np.uint64)).all())
     written_sum = (size // 8) * (size // 8 - 1) // 2 % U64
     load_s = best("read_load", h_out, size, check=lambda r: r == written_sum)
