@@ -37,7 +37,8 @@ class KernelInstance:
         exports = self.instance.exports(self.store)
         spec = load_abi()
         self.memory: wasmtime.Memory = exports[spec.memory.name]  # type: ignore[assignment]
-        self._funcs = {name: exports[name] for name in spec.function_names}
+        names = [*spec.function_names, *(f.name for f in spec.extensions)]
+        self._funcs = {name: exports[name] for name in names if name in exports}
 
     def __getattr__(self, name: str) -> Any:
         funcs = self.__dict__.get("_funcs", {})

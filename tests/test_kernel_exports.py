@@ -298,3 +298,45 @@ def test_reset_after_table_growth(k: KernelInstance) -> None:
     assert all(k.length(h) == 0 for h in handles)
     h = k.alloc(8)
     assert h == handles[0]
+
+
+# --- extensions --------------------------------------------------------------------------------
+
+
+def test_begin_call_resets_and_reserves_the_input(k: KernelInstance) -> None:
+    old = k.alloc(100)
+    h = k.begin_call(10)
+    assert h == old  # reset happened: the first handle again
+    assert (k.input_offset(), k.input_length()) == (h, 10)
+    assert k.length(h) == 10
+    assert k.begin_call(0) == 0
+    assert (k.input_offset(), k.input_length()) == (0, 0)
+    assert k.length(h) == 0
+
+
+def test_begin_call_out_of_memory_leaves_an_empty_input(new_kernel: Factory) -> None:
+    k = new_kernel(memory_limit=2 * PAGE)
+    assert k.begin_call(4 * PAGE) == 0
+    assert (k.input_offset(), k.input_length()) == (0, 0)
+
+
+def test_call_state_mirrors_the_getters(k: KernelInstance) -> None:
+    address = k.call_state()
+    h = k.begin_call(32)
+    out = k.alloc(16)
+    err = k.alloc(8)
+    k.output_set(out, 16)
+    k.error_set(err)
+    record = k.read(address, 40)
+    fields = [int.from_bytes(record[i : i + 8], "little") for i in range(0, 40, 8)]
+    assert fields == [h, 32, out, 16, err]
+    assert fields == [
+        k.input_offset(),
+        k.input_length(),
+        k.output_offset(),
+        k.output_length(),
+        k.error_get(),
+    ]
+    k.reset()
+    assert k.call_state() == address
+    assert k.read(address, 40) == bytes(40)

@@ -33,7 +33,10 @@ def render_abi_check(spec: AbiSpec) -> str:
         "//! Compile-time check: every kernel function export has the spec's signature.",
         "",
     ]
-    lines += [f"const _: {_rust_fn_type(f)} = crate::{f.name};" for f in spec.functions]
+    lines += [
+        f"const _: {_rust_fn_type(f)} = crate::{f.name};"
+        for f in (*spec.functions, *spec.extensions)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -57,6 +60,17 @@ def render_abi_table(spec: AbiSpec) -> str:
     ]
     lines += [
         f"| `{f.name}` | `{f.sig}` | {f.doc} | {f.ownership or ''} |" for f in spec.host_functions
+    ]
+    lines += [
+        "",
+        "Extensions: exports only this kernel has, which hosts use when present (a host must",
+        "still work with kernels that lack them):",
+        "",
+        "| export | type | meaning | ownership |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{f.name}` | `{f.sig}` | {f.doc} | {f.ownership or ''} |" for f in spec.extensions
     ]
     lines += ["", f"Legacy: {spec.legacy.doc}"]
     return "\n".join(lines) + "\n"

@@ -89,6 +89,7 @@ class AbiSpec:
     memory: OtherExport
     optional_exports: tuple[OtherExport, ...]
     host_functions: tuple[Function, ...]
+    extensions: tuple[Function, ...] = ()
 
     def function(self, name: str) -> Function:
         """The kernel function export called `name`; raise KeyError naming it when unknown."""
@@ -206,6 +207,7 @@ def parse_spec(data: dict[str, Any], source: str = SPEC_FILE) -> AbiSpec:
     wrong type, unknown value type or duplicate name.
     """
     top_keys = {
+        "extensions",
         "abi_version",
         "kernel_module",
         "user_module",
@@ -240,7 +242,11 @@ def parse_spec(data: dict[str, Any], source: str = SPEC_FILE) -> AbiSpec:
         _other_export(obj, f"{source}: optional_exports[{i}]")
         for i, obj in enumerate(data.get("optional_exports", []))
     )
-    names = [f.name for f in functions] + [memory.name] + [h.name for h in host]
+    extensions = tuple(
+        _function(obj, f"{source}: extensions[{i}]")
+        for i, obj in enumerate(data.get("extensions", []))
+    )
+    names = [f.name for f in (*functions, *extensions)] + [memory.name] + [h.name for h in host]
     names += [o.name for o in optional]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -259,6 +265,7 @@ def parse_spec(data: dict[str, Any], source: str = SPEC_FILE) -> AbiSpec:
         memory=memory,
         optional_exports=optional,
         host_functions=host,
+        extensions=extensions,
     )
 
 

@@ -94,10 +94,14 @@ class KernelReport:
         return "\n".join(lines) + "\n"
 
 
-def _func_problems(spec: AbiSpec, exports: dict[str, ExternDesc]) -> list[Problem]:
+def _func_problems(
+    spec: AbiSpec, exports: dict[str, ExternDesc], *, strict: bool
+) -> list[Problem]:
     problems = []
-    for func in spec.functions:
+    for func in (*spec.functions, *spec.extensions):
         found = exports.get(func.name)
+        if found is None and func in spec.extensions and not strict:
+            continue  # extensions are ours: other kernels need not have them
         if found is None:
             msg = f"missing export `{func.name}`: expected {func.sig}"
             problems.append(Problem("error", "missing-export", func.name, msg))
@@ -133,11 +137,12 @@ def check_kernel_exports(
 
     Missing exports and wrong types are errors. An export the spec does not name is an error
     when `strict` (our own build) and a warning otherwise; the spec's optional exports are
-    accepted when their type matches. Any import is an error: a kernel imports nothing.
+    accepted when their type matches. The spec's extensions must be present when `strict` and
+    well-typed when present. Any import is an error: a kernel imports nothing.
     """
     exports = {e.name: e for e in desc_exports}
-    problems = _func_problems(spec, exports) + _memory_problems(spec, exports)
-    known = set(spec.function_names) | {spec.memory.name}
+    problems = _func_problems(spec, exports, strict=strict) + _memory_problems(spec, exports)
+    known = set(spec.function_names) | {f.name for f in spec.extensions} | {spec.memory.name}
     optional = {o.name: o for o in spec.optional_exports}
     for name, found in exports.items():
         if name in known:

@@ -21,3 +21,5 @@ const _: unsafe extern "C" fn() = crate::reset;
 const _: unsafe extern "C" fn(u64) = crate::error_set;
 const _: unsafe extern "C" fn() -> u64 = crate::error_get;
 const _: unsafe extern "C" fn() -> u64 = crate::memory_bytes;
+const _: unsafe extern "C" fn(u64) -> u64 = crate::begin_call;
+const _: unsafe extern "C" fn() -> u64 = crate::call_state;

@@ -226,6 +226,27 @@ pub extern "C" fn error_get() -> u64 {
     root::peek().error
 }
 
+/// Extension: start a call in one crossing: `reset`, then allocate `n` bytes as the input.
+///
+/// Returns the input handle; 0 when `n` is 0 or out of memory (the input is then empty).
+/// Ownership: the runtime owns the input block; every earlier handle is invalid.
+#[no_mangle]
+pub extern "C" fn begin_call(n: u64) -> u64 {
+    reset();
+    let h = alloc(n);
+    if h != 0 {
+        input_set(h, n);
+    }
+    h
+}
+
+/// Extension: address of the call-state record, fixed for the instance's life: five
+/// little-endian u64s (input offset, input length, output offset, output length, error).
+#[no_mangle]
+pub extern "C" fn call_state() -> u64 {
+    core::ptr::addr_of!(root::peek().input_offset) as u64
+}
+
 /// Bytes the allocator manages: from the start of the heap to the end of memory.
 #[no_mangle]
 pub extern "C" fn memory_bytes() -> u64 {

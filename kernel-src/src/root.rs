@@ -31,6 +31,7 @@ pub struct Root {
     pub top: u64,
     /// Highest `top` since the last reset: what `reset` must zero.
     pub high_water: u64,
+    // The call-state record (`call_state` export): these five stay together, in this order.
     pub input_offset: u64,
     pub input_length: u64,
     pub output_offset: u64,
@@ -79,25 +80,8 @@ pub fn get() -> &'static mut Root {
 pub fn reset(root: &mut Root) {
     let used_end = root.high_water;
     unsafe { zero(heap_start(), used_end) };
-    *root = Root {
-        initialized: 1,
-        table: 0,
-        table_cap: 0,
-        table_entry: 0,
-        fresh: 0,
-        spare: 0,
-        spare_count: 0,
-        last: 0,
-        nonempty: 0,
-        bins: [0; BINS],
-        top: 0,
-        high_water: 0,
-        input_offset: 0,
-        input_length: 0,
-        output_offset: 0,
-        output_length: 0,
-        error: 0,
-    };
+    unsafe { core::ptr::write_bytes(root as *mut Root, 0, 1) };
+    root.initialized = 1;
     allocator::init(root);
 }
 
