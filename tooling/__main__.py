@@ -1,4 +1,4 @@
-"""`python -m tooling build|codegen`: the maintainer's entry points."""
+"""`python -m tooling build|codegen|publish_check`: the maintainer's entry points."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 from extism_kernel._errors import ExtismKernelError
 
-from tooling import codegen
+from tooling import codegen, publish_check
 from tooling.kernel_build import KernelBuildError, build_kernel
 from tooling.toolchain import ToolchainNotFoundError
 
@@ -19,7 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("build", help="build the kernel into dist_kernel/extism_kernel/")
     gen = sub.add_parser("codegen", help="regenerate files derived from abi.json")
     gen.add_argument("--check", action="store_true", help="exit 1 if a generated file is stale")
+    publish_check.add_arguments(
+        sub.add_parser("publish_check", help="upload to an index, install from it, run it")
+    )
     args = parser.parse_args(argv)
+    if args.command == "publish_check":
+        return publish_check.run(args)
     try:
         if args.command == "build":
             info = build_kernel()
