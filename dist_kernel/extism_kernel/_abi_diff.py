@@ -7,10 +7,15 @@ returns an `AbiDiff` of `AbiChange`s, each one of:
 - `breaking`: a removed kernel export or host function, a changed type, a changed module name
   or legacy prefix, a name no longer offered to legacy plugins, a changed ownership rule;
 - `additive`: a new kernel export or host function, a name newly offered to legacy plugins;
-- `compatible`: changes no host or plugin depends on (optional exports such as `extism_context`).
+- `compatible`: changes no host or plugin depends on (optional exports such as `extism_context`,
+  a removed kernel extension: hosts fall back to the standard exports when one is absent).
+
+Kernel extensions (`extensions` in the spec: exports only this kernel has, for hosts) are their
+own category: added is additive, a changed type breaking, removed compatible.
 
 A kernel module carries only its exports, so host functions, module names, legacy names and
 ownership are compared only when both sides are specs or wheels; the diff notes what was skipped.
+A module's function exports that the current spec lists as extensions count as extensions.
 No printing: `AbiDiff.render()` gives the CLI's text and `to_json()` the schema's JSON.
 """
 
@@ -23,7 +28,7 @@ from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from typing import TYPE_CHECKING, Any, Literal
 
-from extism_kernel._abi import SPEC_FILE, AbiSpec, OtherExport, parse_spec
+from extism_kernel._abi import SPEC_FILE, AbiSpec, OtherExport, load_abi, parse_spec
 from extism_kernel._errors import AbiSpecError, UnreadableInputError
 from extism_kernel._wasm import describe_module
 
@@ -51,6 +56,7 @@ class AbiSurface:
     origin: Origin
     exports: dict[str, str]
     optional_exports: dict[str, str]
+    extensions: dict[str, str] = field(default_factory=dict)
     version: str | None = None
     abi_version: int | None = None
     host_functions: dict[str, str] | None = None
@@ -173,12 +179,13 @@ def surface_from_spec(
     """Return the ABI a spec describes."""
     exports = {f.name: str(f.sig) for f in spec.functions}
     exports[spec.memory.name] = _render_other(spec.memory)
-    everything = (*spec.functions, *spec.host_functions)
+    everything = (*spec.functions, *spec.extensions, *spec.host_functions)
     return AbiSurface(
         source=source,
         origin=origin,
         exports=exports,
         optional_exports={o.name: _render_other(o) for o in spec.optional_exports},
+        extensions={f.name: str(f.sig) for f in spec.extensions},
         version=version,
         abi_version=spec.abi_version,
         host_functions={f.name: str(f.sig) for f in spec.host_functions},
@@ -199,9 +206,16 @@ def surface_from_kernel(wasm: bytes, source: str) -> AbiSurface:
     Raises `InvalidWasmError` naming `source` when the bytes are not a valid module.
     """
     desc = describe_module(wasm, source)
-    exports = {e.name: e.render_type() for e in desc.exports if e.kind in {"func", "memory"}}
-    optional = {e.name: e.render_type() for e in desc.exports if e.kind not in {"func", "memory"}}
-    return AbiSurface(source, "kernel", exports, optional)
+    known_extensions = {f.name for f in load_abi().extensions}
+    exports, optional, extensions = {}, {}, {}
+    for exp in desc.exports:
+        if exp.kind not in {"func", "memory"}:
+            optional[exp.name] = exp.render_type()
+        elif exp.name in known_extensions:
+            extensions[exp.name] = exp.render_type()
+        else:
+            exports[exp.name] = exp.render_type()
+    return AbiSurface(source, "kernel", exports, optional, extensions)
 
 
 def _spec_from_text(text: str, source: str) -> AbiSpec:
@@ -268,20 +282,26 @@ def load_surface(path: Path, *, version: str | None = None) -> AbiSurface:
     return surface
 
 
-def _diff_named(
-    what: str, old: dict[str, str], new: dict[str, str], *, optional: bool = False
+def _diff_named(  # noqa: PLR0913
+    what: str,
+    old: dict[str, str],
+    new: dict[str, str],
+    *,
+    removed: ChangeSeverity = "breaking",
+    changed: ChangeSeverity = "breaking",
+    added: ChangeSeverity = "additive",
+    elsewhere: frozenset[str] = frozenset(),
 ) -> list[AbiChange]:
-    removed: ChangeSeverity = "compatible" if optional else "breaking"
-    added: ChangeSeverity = "compatible" if optional else "additive"
+    """Removed, retyped and added names of one category; `elsewhere`: names moved out of it."""
     code = what.replace(" ", "-")
     changes = []
-    for name in sorted(old.keys() - new.keys()):
+    for name in sorted(old.keys() - new.keys() - elsewhere):
         msg = f"removed {what} `{name}` {old[name]}"
         changes.append(AbiChange(removed, f"removed-{code}", name, msg))
     for name in sorted(old.keys() & new.keys()):
         if old[name] != new[name]:
             msg = f"{what} `{name}`: type changed from {old[name]} to {new[name]}"
-            changes.append(AbiChange(removed, "changed-type", name, msg))
+            changes.append(AbiChange(changed, "changed-type", name, msg))
     for name in sorted(new.keys() - old.keys()):
         msg = f"added {what} `{name}` {new[name]}"
         changes.append(AbiChange(added, f"added-{code}", name, msg))
@@ -301,7 +321,7 @@ def _diff_spec_only(old: AbiSurface, new: AbiSurface) -> list[AbiChange]:
             changes.append(AbiChange("breaking", "changed-module", key, msg))
     changes += _diff_named("host function", old.host_functions or {}, new.host_functions or {})
     old_legacy, new_legacy = old.legacy_names or frozenset(), new.legacy_names or frozenset()
-    offered = set(new.exports.keys() | (new.host_functions or {}).keys())
+    offered = set(new.exports.keys() | new.extensions.keys() | (new.host_functions or {}).keys())
     for name in sorted(old_legacy - new_legacy):
         if name in offered:  # a removed name is reported once, above
             msg = f"`{name}` is no longer offered to legacy Extism 0.x plugins"
@@ -324,7 +344,19 @@ def diff_abi(old: AbiSurface, new: AbiSurface) -> AbiDiff:
     """Every change from `old` to `new`, breaking first, then additive, then compatible."""
     changes = _diff_named("export", old.exports, new.exports)
     changes += _diff_named(
-        "optional export", old.optional_exports, new.optional_exports, optional=True
+        "extension",
+        old.extensions,
+        new.extensions,
+        removed="compatible",
+        elsewhere=frozenset(new.exports),  # promoted to a standard export: reported there
+    )
+    changes += _diff_named(
+        "optional export",
+        old.optional_exports,
+        new.optional_exports,
+        removed="compatible",
+        changed="compatible",
+        added="compatible",
     )
     notes = []
     if old.host_functions is not None and new.host_functions is not None:

@@ -181,7 +181,7 @@ def _same_sig(found: ExternDesc, want: Function) -> bool:
 
 
 def _kernel_import(
-    imp: ExternDesc, known: dict[str, Function], *, legacy: bool
+    imp: ExternDesc, known: dict[str, Function], extensions: set[str], *, legacy: bool
 ) -> tuple[KernelImport, Problem | None]:
     """Check one import whose module is the kernel module (or a legacy `extism_` name)."""
     module = imp.module or ""
@@ -199,6 +199,12 @@ def _kernel_import(
             " (hosts link only the kernel's functions into this module)"
         )
         return entry("not-a-function"), Problem("error", "not-a-function", subject, msg)
+    if want is None and imp.name in extensions:
+        msg = (
+            f"import `{subject}`: `{imp.name}` is a host-side extension of this kernel;"
+            " hosts do not link it into plugins"
+        )
+        return entry("unknown"), Problem("error", "unknown-import", subject, msg)
     if want is None:
         hint = _hint(imp.name, sorted(known))
         suffix = f" (did you mean `{hint}`?)" if hint else ""
@@ -230,14 +236,16 @@ def _classify_imports(
     wasi: list[PluginImport] = []
     problems: list[Problem] = []
     env, legacy = spec.env_imports, spec.legacy_imports
+    extensions = {f.name for f in spec.extensions}
+    legacy_extensions = {spec.legacy.prefix + name for name in extensions}
     legacy_count = 0
     for imp in imports:
         module = imp.module or ""
         if module == spec.kernel_module:
-            checked, problem = _kernel_import(imp, env, legacy=False)
+            checked, problem = _kernel_import(imp, env, extensions, legacy=False)
         elif module == spec.legacy.module and imp.name.startswith(spec.legacy.prefix):
             legacy_count += 1
-            checked, problem = _kernel_import(imp, legacy, legacy=True)
+            checked, problem = _kernel_import(imp, legacy, legacy_extensions, legacy=True)
         else:
             desc = PluginImport(module, imp.name, imp.kind, imp.render_type())
             (wasi if module in WASI_MODULES else host).append(desc)
