@@ -1,0 +1,98 @@
+"""Link-time checks and ordering, runtime-neutral: who provides each import of each module.
+
+The providers, in the Rust runtime's order: the kernel module (`extism:host/env`: kernel exports
+plus builtins, functions only), its legacy 0.x aliases (`env::extism_*`), WASI when enabled, user
+host functions by namespace (they may shadow a builtin), and the other modules of the manifest by
+name. An import nobody provides fails the load with a `LinkError` naming `module::name` and type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from extism_kernel._abi import AbiSpec, FuncSig, ValType
+from extism_kernel._errors import LinkError
+from extism_kernel._wasm import ExternDesc, ModuleDesc
+
+WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
+
+
+def _sig_key(sig: FuncSig) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+    return sig.param_types, sig.results
+
+
+def _render(params: Sequence[ValType], results: Sequence[ValType]) -> str:
+    return f"({', '.join(t.value for t in params)}) -> {', '.join(t.value for t in results) or '()'}"
+
+
+def providers(
+    spec: AbiSpec,
+    user: Iterable[tuple[str, str, Sequence[ValType], Sequence[ValType]]],
+    modules: Mapping[str, ModuleDesc],
+) -> dict[tuple[str, str], ExternDesc]:
+    """Every (module, name) a plugin may import, with the type it is provided at."""
+    out: dict[tuple[str, str], ExternDesc] = {}
+    for name, func in spec.env_imports.items():
+        out[spec.kernel_module, name] = ExternDesc(spec.kernel_module, name, "func", sig=func.sig)
+    for name, func in spec.legacy_imports.items():
+        out[spec.legacy.module, name] = ExternDesc(spec.legacy.module, name, "func", sig=func.sig)
+    for namespace, name, params, results in user:
+        sig = FuncSig(tuple((f"p{i}", t) for i, t in enumerate(params)), tuple(results))
+        out[namespace, name] = ExternDesc(namespace, name, "func", sig=sig)
+    for module_name, desc in modules.items():
+        for export in desc.exports:
+            out[module_name, export.name] = export
+    return out
+
+
+def check_imports(
+    module_name: str,
+    desc: ModuleDesc,
+    provided: Mapping[tuple[str, str], ExternDesc],
+    *,
+    spec: AbiSpec,
+    wasi: bool,
+) -> None:
+    """Raise `LinkError` listing every import of `module_name` that is missing or mistyped."""
+    problems: list[str] = []
+    for imp in desc.imports:
+        module = imp.module or ""
+        where = f"module `{module_name}`: import `{module}::{imp.name}` of type {imp.render_type()}"
+        if module in WASI_MODULES:
+            if not wasi:
+                problems.append(f"{where} needs WASI (pass `wasi=True`)")
+            continue
+        if module == spec.kernel_module and imp.kind != "func":
+            problems.append(f"{where}: plugins may import only functions from the kernel module")
+            continue
+        have = provided.get((module, imp.name))
+        if have is None:
+            problems.append(f"{where} is not provided by the kernel, the host or the manifest")
+        elif have.kind != imp.kind:
+            problems.append(f"{where}: expected {have.render_type()}")
+        elif have.sig is not None and imp.sig is not None and _sig_key(have.sig) != _sig_key(imp.sig):
+            problems.append(f"{where}: expected {_render(*_sig_key(have.sig))}")
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        msg = f"cannot link `{module_name}`: {problems[0]}" + (f"\n{lines}" if len(problems) > 1 else "")
+        raise LinkError(msg)
+
+
+def link_order(modules: Mapping[str, ModuleDesc], main: str) -> list[str]:
+    """Non-main module names, each after the manifest modules it imports (depth first)."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for imp in modules[name].imports:
+            if imp.module in modules and imp.module != name:
+                visit(imp.module)
+        if name != main:
+            order.append(name)
+
+    for name in modules:
+        visit(name)
+    return order

@@ -1,0 +1,30 @@
+;; legacy: an Extism 0.x plugin (module `env`, `extism_`-prefixed names, the input read with
+;; extism_input_load_u8 byte by byte). `echo` echoes; `config` outputs the config value of the
+;; key named by the input.
+(module
+  (import "env" "extism_input_length" (func $input_length (result i64)))
+  (import "env" "extism_input_load_u8" (func $input_load_u8 (param i64) (result i32)))
+  (import "env" "extism_alloc" (func $alloc (param i64) (result i64)))
+  (import "env" "extism_length" (func $length (param i64) (result i64)))
+  (import "env" "extism_store_u8" (func $store_u8 (param i64 i32)))
+  (import "env" "extism_output_set" (func $output_set (param i64 i64)))
+  (import "env" "extism_config_get" (func $config_get (param i64) (result i64)))
+  (memory (export "memory") 1)
+  (func $input_block (result i64)
+    (local $n i64) (local $i i64) (local $h i64)
+    (local.set $n (call $input_length))
+    (local.set $h (call $alloc (local.get $n)))
+    (block $d (loop $l
+      (br_if $d (i64.ge_u (local.get $i) (local.get $n)))
+      (call $store_u8 (i64.add (local.get $h) (local.get $i)) (call $input_load_u8 (local.get $i)))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br $l)))
+    (local.get $h))
+  (func (export "echo") (result i32)
+    (call $output_set (call $input_block) (call $input_length))
+    (i32.const 0))
+  (func (export "config") (result i32)
+    (local $v i64)
+    (local.set $v (call $config_get (call $input_block)))
+    (call $output_set (local.get $v) (call $length (local.get $v)))
+    (i32.const 0)))

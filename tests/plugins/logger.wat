@@ -1,0 +1,20 @@
+;; logger: logs the input once at each level (trace .. error) and outputs get_log_level.
+(module
+  (import "extism:host/env" "log_trace" (func $log_trace (param i64)))
+  (import "extism:host/env" "log_debug" (func $log_debug (param i64)))
+  (import "extism:host/env" "log_info" (func $log_info (param i64)))
+  (import "extism:host/env" "log_warn" (func $log_warn (param i64)))
+  (import "extism:host/env" "log_error" (func $log_error (param i64)))
+  (import "extism:host/env" "get_log_level" (func $get_log_level (result i32)))
+  ;; @include pdk.wat
+  (func (export "log_all") (result i32)
+    (local $p i32) (local $n i32)
+    (local.set $p (call $input))
+    (local.set $n (global.get $in_len))
+    (call $log_trace (call $to_kernel (local.get $p) (local.get $n)))
+    (call $log_debug (call $to_kernel (local.get $p) (local.get $n)))
+    (call $log_info (call $to_kernel (local.get $p) (local.get $n)))
+    (call $log_warn (call $to_kernel (local.get $p) (local.get $n)))
+    (call $log_error (call $to_kernel (local.get $p) (local.get $n)))
+    (call $output_int (i64.extend_i32_u (call $get_log_level)))
+    (i32.const 0)))
