@@ -141,18 +141,21 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
     min_reps: int = 3,
     max_reps: int = 30,
     overhead: float = 0.0,
+    shuffle: bool = True,
 ) -> LiveResult:
     """alloc n blocks (1..max_size B), `length` on each, `free` each, in a random order.
 
     Repeated on fresh instances until `budget_s` is spent (at least `min_reps`); the minimum of
     each phase is kept, minus the crossing overhead. `length` is repeated inside wasm so that one
-    timed call lasts long enough when n is small (it does not change state).
+    timed call lasts long enough when n is small (it does not change state). `shuffle=False`
+    takes the blocks in allocation order instead of a random one.
     """
     if n > SLOTS_MAX:
         raise ValueError(f"n={n} exceeds the plugin's {SLOTS_MAX} slots")
     rng = random.Random(seed)
     order = list(range(n))
-    rng.shuffle(order)
+    if shuffle:
+        rng.shuffle(order)
     lcg = Lcg(seed)
     expected = sum(lcg.size(max_size) for _ in range(n))
     alloc_t: list[float] = []
@@ -168,6 +171,7 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
         linked.p("seed", seed)
         t, total = linked.timed("alloc_n", n, max_size)
         alloc_t.append(t - overhead)
+        linked.p("permute", n)
         t, lengths = linked.timed("length_n", n, length_reps)
         length_t.append((t - overhead) / length_reps)
         if reps == 0 and t < 0.005:  # aim at >= 5 ms per timed length call

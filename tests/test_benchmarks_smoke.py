@@ -31,6 +31,7 @@ def test_live_blocks_lengths_add_up(bench: kb.Bench) -> None:
     sizes = [lcg.size(max_size) for _ in range(n)]
     assert linked.p("alloc_n", n, max_size) == sum(sizes)
     assert linked.p("failed") == 0
+    linked.p("permute", n)
     assert linked.p("length_n", n, 3) == 3 * sum(sizes)
     linked.p("free_n", n)
     assert linked.p("length_n", n, 1) == 0
