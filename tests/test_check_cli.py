@@ -257,3 +257,19 @@ def test_api_exported_sorted() -> None:
 
 def test_schema_is_valid() -> None:
     jsonschema.Draft202012Validator.check_schema(report_schema())
+
+
+# --- the host suite's test plugins ---------------------------------------------------------
+
+
+def test_check_plugin_on_every_test_plugin() -> None:
+    """Every plugin of tests/plugins/ links against a host of the ABI (legacy ones: a warning)."""
+    from host_plugins import PLUGINS, plugin_wasm  # noqa: PLC0415 (tests/ is on sys.path)
+
+    names = sorted(p.stem for p in PLUGINS.glob("*.wat") if "(module" in p.read_text("utf-8"))
+    assert names
+    for name in names:
+        report = check_plugin(plugin_wasm(name), source=f"{name}.wat")
+        assert report.ok, report.render()
+        assert {p.code for p in report.warnings} <= {"legacy-plugin"}, report.render()
+        assert report.callable_exports, name
