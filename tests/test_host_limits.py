@@ -1,0 +1,133 @@
+"""Timeouts, cancellation, memory limits, WASI and instance lifetime, on both kernels."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from host_plugins import KERNELS, plugin_wasm
+
+from extism_kernel.host import Plugin, PluginError
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes) -> bytes:
+    return kernel_wasm if request.param == "ours" else official_kernel_wasm
+
+
+def manifest(name: str, **extra: object) -> dict[str, object]:
+    return {"wasm": [{"data": plugin_wasm(name)}], **extra}
+
+
+def test_timeout_stops_an_endless_plugin(kernel):
+    plugin = Plugin(manifest("loop", timeout_ms=100), kernel=kernel)
+    with pytest.raises(PluginError) as info:
+        plugin.call("loop_forever")
+    assert (info.value.message, info.value.code, info.value.kind) == ("timeout", 134, "timeout")
+    assert plugin.call("ok", b"next call works") == b"next call works"
+    with pytest.raises(PluginError, match="timeout"):
+        plugin.call("loop_forever")
+
+
+def test_cancel_handle_from_another_thread(kernel):
+    plugin = Plugin(plugin_wasm("loop"), kernel=kernel)
+    handle = plugin.cancel_handle()
+    assert handle.cancel() is False  # no call running: a no-op
+    errors: list[PluginError] = []
+
+    def run() -> None:
+        try:
+            plugin.call("loop_forever")
+        except PluginError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    for _ in range(2000):  # wait until the call is running, then cancel it
+        if handle.cancel():
+            break
+        time.sleep(0.005)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert [(e.message, e.kind) for e in errors] == [("cancelled", "timeout")]
+    assert plugin.call("ok", b"after cancel") == b"after cancel"
+
+
+def test_max_pages_caps_plugin_memory(kernel):
+    plugin = Plugin(manifest("hog", memory={"max_pages": 20}), kernel=kernel)
+    with pytest.raises(PluginError) as info:
+        plugin.call("grow")
+    assert info.value.message == "out of memory after 19"  # 1 initial page + 19
+    assert plugin.call("ok", b"fine") == b"fine"
+
+
+def test_max_pages_caps_kernel_memory(kernel):
+    plugin = Plugin(manifest("hog", memory={"max_pages": 20}), kernel=kernel)
+    with pytest.raises(PluginError, match=r"^out of memory after \d+$"):
+        plugin.call("kernel")
+    assert plugin.call("ok", b"fine") == b"fine"
+
+
+def test_input_over_max_pages_is_oom(kernel):
+    plugin = Plugin(manifest("echo", memory={"max_pages": 20}), kernel=kernel)
+    with pytest.raises(PluginError) as info:
+        plugin.call("echo", b"x" * (2 * 1024 * 1024))
+    assert (info.value.message, info.value.kind) == ("oom", "oom")
+    assert plugin.call("echo", b"small") == b"small"
+
+
+def test_without_max_pages_memory_grows(kernel):
+    data = b"y" * (3 * 1024 * 1024)
+    assert Plugin(plugin_wasm("echo"), kernel=kernel).call("echo", data) == data
+
+
+def test_wasi_reactor_is_initialised(kernel):
+    plugin = Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True)
+    assert plugin.call("initialized") == b"1"
+
+
+def test_wasi_random_get(kernel):
+    plugin = Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True)
+    first, second = plugin.call("random"), plugin.call("random")
+    assert len(first) == len(second) == 16
+    assert first != second
+
+
+def test_wasi_fd_write_succeeds(kernel):
+    assert Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True).call("hello") == b"0"
+
+
+def test_wasi_exit_codes(kernel):
+    plugin = Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True)
+    with pytest.raises(PluginError, match="exited with i32 exit status 3") as info:
+        plugin.call("exit3")
+    assert (info.value.code, info.value.kind) == (3, "exit")
+    assert plugin.call("exit0", b"exit 0 keeps the output") == b"exit 0 keeps the output"
+
+
+def test_instance_state_persists_until_start(kernel):
+    plugin = Plugin(plugin_wasm("command"), kernel=kernel)
+    assert [plugin.call("bump") for _ in range(3)] == [b"1", b"2", b"3"]
+    plugin.call("_start")
+    assert plugin.call("bump") == b"1"  # Extism rebuilds the store after `_start`
+
+
+def test_reentrant_call_is_refused(kernel):
+    from extism_kernel.host import host_fn
+
+    holder: list[Plugin] = []
+
+    @host_fn(name="to_upper")
+    def reenter(text: str) -> str:
+        holder[0].call("upper", text)
+        return text
+
+    @host_fn(namespace="host")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    plugin = Plugin(plugin_wasm("host_fn"), kernel=kernel, functions=[reenter, add])
+    holder.append(plugin)
+    with pytest.raises(PluginError, match="cannot make reentrant calls into plugin"):
+        plugin.call("upper", b"x")
