@@ -130,6 +130,7 @@ class KernelExports:
             name: RawFunc(func, len(by_name[name].sig.params), by_name[name].sig.results)
             for name, func in funcs.items()
         })
+        self._store = store  # the raw context pointer below is only valid while the store lives
         self._ctx: Any = store._context()  # noqa: SLF001
 
     # context switching -------------------------------------------------------------------

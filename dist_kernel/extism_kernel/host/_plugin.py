@@ -356,7 +356,10 @@ class Plugin:
                 return 0, None
             return exc.code, self._failure(name, exc)
         except Exception as exc:  # noqa: BLE001  # a user host function may raise anything
-            return 0, self._failure(name, exc)
+            failure = self._failure(name, exc)
+            if failure is not exc:
+                failure.__cause__ = exc
+            return 0, failure
         finally:
             self._in_call = False
             if timer is not None:

@@ -1,0 +1,87 @@
+"""KernelExports: one typed method per spec export, the link-time type check, memory helpers."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import wasmtime
+from host_plugins import KERNELS
+
+from extism_kernel import AbiMismatchError, load_abi
+from extism_kernel.host import PluginError
+from extism_kernel.host._kernel_exports import KernelExports
+
+HELPERS = {"enter", "leave", "read", "write", "read_block", "new_block"}
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes) -> KernelExports:
+    wasm = kernel_wasm if request.param == "ours" else official_kernel_wasm
+    store = wasmtime.Store()
+    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
+    return KernelExports(store, instance)
+
+
+def test_methods_are_the_spec_exports():
+    methods = {n for n, _ in inspect.getmembers(KernelExports, inspect.isfunction) if not n.startswith("_")}
+    assert methods - HELPERS == set(load_abi().function_names)
+
+
+@pytest.mark.parametrize("func", load_abi().functions, ids=lambda f: f.name)
+def test_method_arity_matches_spec(func):
+    params = list(inspect.signature(getattr(KernelExports, func.name)).parameters)[1:]
+    assert len(params) == len(func.sig.params)
+
+
+def test_block_round_trip(kernel):
+    handle = kernel.new_block(b"hello kernel")
+    assert kernel.length(handle) == 12
+    assert kernel.read_block(handle) == b"hello kernel"
+    kernel.store_u8(handle, ord("j"))
+    assert kernel.load_u8(handle) == ord("j")
+    kernel.store_u64(handle, 2**64 - 1)
+    assert kernel.load_u64(handle) == 2**64 - 1
+    kernel.free(handle)
+    assert kernel.length(handle) == 0
+    assert kernel.read_block(handle) == b""
+    assert kernel.new_block(b"") == 0
+
+
+def test_input_output_error_slots(kernel):
+    kernel.reset()
+    handle = kernel.new_block(b"12345678abc")
+    kernel.input_set(handle, 11)
+    assert (kernel.input_offset(), kernel.input_length()) == (handle, 11)
+    assert kernel.input_load_u64(0) == int.from_bytes(b"12345678", "little")
+    assert kernel.input_load_u8(8) == ord("a")
+    kernel.output_set(handle, 3)
+    assert (kernel.output_offset(), kernel.output_length()) == (handle, 3)
+    kernel.error_set(handle)
+    assert kernel.error_get() == handle
+    assert kernel.memory_bytes() > 0
+    assert kernel.length_unsafe(handle) == 11
+    kernel.reset()
+    assert (kernel.error_get(), kernel.output_length(), kernel.input_length()) == (0, 0, 0)
+
+
+def test_hostile_handles_are_harmless(kernel):
+    for bad in (0, 1, 2**32, 2**63 + 5, 2**64 - 1):
+        assert kernel.length(bad) == 0
+        kernel.free(bad)
+    assert kernel.alloc(2**40) == 0
+
+
+def test_read_out_of_bounds_is_an_error(kernel):
+    with pytest.raises(PluginError, match="kernel memory: range"):
+        kernel.read(2**40, 4)
+
+
+def test_kernel_missing_an_export_fails_at_link_time():
+    store = wasmtime.Store()
+    wat = '(module (memory (export "memory") 1) (func (export "alloc") (param i32) (result i64) (i64.const 0)))'
+    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wat), [])
+    with pytest.raises(AbiMismatchError) as info:
+        KernelExports(store, instance)
+    assert "export `alloc`: expected (i64) -> i64 but found (i32) -> i64" in info.value.problems
+    assert "export `free`: expected func (i64) -> () but found nothing" in info.value.problems
