@@ -88,16 +88,19 @@ def source_files() -> list[str]:
     return sorted({f for f in listed if f and (REPO / f).is_file()})
 
 
-def copy_source_tree(dest: Path) -> Path:
+def copy_source_tree(dest: Path, *, origin: Dists | None = None) -> Path:
     """Copy the checkout's source files (no .git, target/, dist/ or built kernel) to `dest`.
 
-    The list of copied files is kept beside `dest`, in source-files.txt.
+    With `origin`, copy the files that were copied for that earlier build, from its copy (the
+    build writes none of them), so both builds see the same sources even while the checkout
+    changes. The list of copied files is kept beside `dest`, in source-files.txt.
     """
-    files = source_files()
+    files = source_files() if origin is None else origin.source_files
+    root = REPO if origin is None else origin.source
     for rel in files:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / rel, target)
+        shutil.copy2(root / rel, target)
     (dest.parent / "source-files.txt").write_text("\n".join(files) + "\n", encoding="utf-8")
     return dest
 
@@ -118,9 +121,9 @@ def build(source: Path, outdir: Path, *args: str) -> None:
         pytest.fail(f"`python -m build` failed in {source} (exit {proc.returncode}):\n{tail}")
 
 
-def build_copy(root: Path) -> Dists:
+def build_copy(root: Path, *, origin: Dists | None = None) -> Dists:
     """Copy the source tree under `root`/src and build its sdist and wheel into `root`/dist."""
-    source = copy_source_tree(root / "src")
+    source = copy_source_tree(root / "src", origin=origin)
     out = root / "dist"
     build(source, out)
     v = version()

@@ -10,19 +10,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tarfile
 import zipfile
+from datetime import datetime, timezone
 from email.message import Message
 from email.parser import Parser
 from pathlib import Path
+from typing import Any
 
 import extism_kernel
 import pytest
-from dist_builder import GENERATED, PACKAGE, REPO, Dists, build, shared_build, version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # `build` (in the test extra) brings tomli on 3.10
+    import tomli as tomllib
+from dist_builder import (
+    GENERATED,
+    PACKAGE,
+    REPO,
+    Dists,
+    build,
+    shared_build,
+    source_date_epoch,
+    version,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -86,6 +103,11 @@ def _dist_info(dists: Dists) -> str:
     return f"extism_kernel-{version()}.dist-info"
 
 
+def _pyproject() -> dict[str, Any]:
+    with (REPO / "pyproject.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
 def _metadata(dists: Dists) -> Message:
     with zipfile.ZipFile(dists.wheel) as zf:
         text = zf.read(f"{_dist_info(dists)}/METADATA").decode()
@@ -110,6 +132,7 @@ def test_wheel_file_list_is_exact(dists: Dists):
     assert other == []
     assert package == _package_files(dists)
     assert {m for m in meta if not m.startswith("sboms/")} == DIST_INFO_FILES
+    assert {m for m in meta if m.startswith("sboms/")} == {"sboms/extism-kernel.cdx.json"}
 
 
 def test_nothing_from_tests_or_tooling_in_the_wheel(dists: Dists):
@@ -135,6 +158,33 @@ def test_wheel_kernel_matches_its_build_info(dists: Dists):
     assert wasm == dists.kernel.read_bytes()
 
 
+def test_wheel_sbom_lists_the_build_inputs(dists: Dists):
+    """PEP 770: a CycloneDX SBOM of the kernel's build inputs in .dist-info/sboms/."""
+    with zipfile.ZipFile(dists.wheel) as zf:
+        bom = json.loads(zf.read(f"{_dist_info(dists)}/sboms/extism-kernel.cdx.json"))
+        info = json.loads(zf.read("extism_kernel/build_info.json"))
+    assert bom["bomFormat"] == "CycloneDX"
+    assert bom["specVersion"] == "1.6"
+    assert bom["metadata"]["component"]["purl"] == f"pkg:pypi/extism-kernel@{version()}"
+    stamp = datetime.fromtimestamp(int(source_date_epoch()), tz=timezone.utc)
+    assert bom["metadata"]["timestamp"] == stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    tools = {c["name"]: c for c in bom["metadata"]["tools"]["components"]}
+    assert info["rustc"].split()[1] == tools["rustc"]["version"]
+    assert "hatchling" in tools
+    if "wasm-tools-strip" in info["optimizer"]:
+        assert tools["wasm-tools"]["version"][0].isdigit()
+    (kernel,) = [c for c in bom["components"] if c["type"] == "file"]
+    assert kernel["name"] == "extism_kernel/extism-kernel.wasm"
+    assert kernel["hashes"] == [{"alg": "SHA-256", "content": info["sha256"]}]
+    lock = (dists.source / "kernel-src" / "Cargo.lock").read_text(encoding="utf-8")
+    crates = sorted(c["purl"] for c in bom["components"] if c["type"] == "library")
+    locked = sorted(
+        f"pkg:cargo/{name}@{ver}"
+        for name, ver in re.findall(r'name = "([^"]+)"\nversion = "([^"]+)"', lock)
+    )
+    assert crates == locked
+
+
 def test_wheel_metadata(dists: Dists):
     meta = _metadata(dists)
     assert meta["Name"] == "extism-kernel"
@@ -147,7 +197,9 @@ def test_wheel_metadata(dists: Dists):
     assert meta.get_all("Project-URL") == PROJECT_URLS
     assert meta["Description-Content-Type"] == "text/markdown"
     assert meta.get_payload().strip() == (REPO / "README.md").read_text(encoding="utf-8").strip()
-    assert sorted(meta.get_all("Provides-Extra")) == ["host", "test"]
+    extras = set(meta.get_all("Provides-Extra"))
+    assert {"host", "test"} <= extras
+    assert extras == set(_pyproject()["project"]["optional-dependencies"])
     requires = meta.get_all("Requires-Dist")
     assert [r for r in requires if "extra ==" not in r] == [], "the core has no dependencies"
     assert "wasmtime>=50; extra == 'host'" in requires

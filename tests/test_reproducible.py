@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def two_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dists, Dists]:
     first = shared_build(tmp_path_factory)
-    second = build_copy(tmp_path_factory.mktemp("second-build"))
+    # the same source files as the first copy (the checkout may have changed since)
+    second = build_copy(tmp_path_factory.mktemp("second-build"), origin=first)
     return first, second
 
 

@@ -6,7 +6,9 @@ Wiring only: the work is in tooling.kernel_build. A failure stops the build with
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tooling import PACKAGE_DIR, REPO
 from tooling.kernel_build import build_kernel
+from tooling.sbom import write_sbom
 
 
 class KernelBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -32,4 +35,14 @@ class KernelBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             for name in ("extism-kernel.wasm", "build_info.json")
         ]
         build_data.setdefault("artifacts", []).extend(generated)
+        if self.target_name == "wheel":  # PEP 770: .dist-info/sboms/extism-kernel.cdx.json
+            self._sbom_dir = tempfile.mkdtemp(prefix="extism-kernel-sbom-")
+            build_data["sbom_files"].append(str(write_sbom(Path(self._sbom_dir), info)))
         del version
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        """Remove the temp dir of the SBOM once the wheel holds it."""
+        sbom_dir = getattr(self, "_sbom_dir", None)
+        if sbom_dir is not None:
+            shutil.rmtree(sbom_dir, ignore_errors=True)
+        del version, build_data, artifact_path
