@@ -263,7 +263,7 @@ def test_schema_is_valid() -> None:
 
 
 def test_check_plugin_on_every_test_plugin() -> None:
-    """Every plugin of tests/plugins/ links against a host of the ABI (legacy ones: a warning)."""
+    """Every plugin of tests/plugins/ links against a host of the ABI (some with a warning)."""
     from host_plugins import PLUGINS, plugin_wasm  # noqa: PLC0415 (tests/ is on sys.path)
 
     names = sorted(p.stem for p in PLUGINS.glob("*.wat") if "(module" in p.read_text("utf-8"))
@@ -271,5 +271,5 @@ def test_check_plugin_on_every_test_plugin() -> None:
     for name in names:
         report = check_plugin(plugin_wasm(name), source=f"{name}.wat")
         assert report.ok, report.render()
-        assert {p.code for p in report.warnings} <= {"legacy-plugin"}, report.render()
-        assert report.callable_exports, name
+        # a library module of a multi-module manifest has nothing to call: a warning, not an error
+        assert {p.code for p in report.warnings} <= {"legacy-plugin", "no-callable-export"}
