@@ -1,0 +1,94 @@
+"""`extism-kernel call`: run one export of a plugin on the reference host; output to stdout.
+
+The plugin is a wasm or WAT file or a JSON manifest; the options override the manifest's config,
+allowed hosts, timeout and memory limit. Plugin errors are one line on stderr with exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+from extism_kernel._errors import MissingDependencyError
+
+LOG_LEVELS = {"trace": 5, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+              "error": logging.ERROR, "off": logging.CRITICAL + 1}
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        msg = f"expected KEY=VALUE but found `{text}`"
+        raise argparse.ArgumentTypeError(msg)
+    return key, value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `call` subcommand."""
+    parser = sub.add_parser("call", help="call a plugin function on the reference host")
+    parser.add_argument("plugin", type=Path, help="wasm or WAT file, or a JSON manifest")
+    parser.add_argument("function", help="the export to call")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--input", default="", help="the input, as text")
+    source.add_argument("--input-file", type=Path, help="read the input from a file (- for stdin)")
+    parser.add_argument("--config", type=_key_value, action="append", default=[],
+                        metavar="KEY=VALUE", help="a config entry (repeatable)")
+    parser.add_argument("--wasi", action="store_true", help="enable WASI")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                        help="allow HTTP requests to HOST, a glob (repeatable)")
+    parser.add_argument("--timeout-ms", type=int, help="stop the call after this many ms")
+    parser.add_argument("--max-pages", type=int, help="cap each memory at this many 64 KiB pages")
+    parser.add_argument("--kernel", type=Path, help="run on this kernel .wasm instead of ours")
+    parser.add_argument("--log-level", choices=sorted(LOG_LEVELS), default="off",
+                        help="print the plugin's logs at this level and above on stderr")
+    parser.set_defaults(run=run)
+
+
+def _logger(level: str) -> tuple[logging.Logger, logging.Handler]:
+    """The plugin's logger for this run, printing `LEVEL: message` lines on the current stderr."""
+    logger = logging.getLogger("extism_kernel.cli.plugin")
+    logger.setLevel(LOG_LEVELS[level])
+    logger.propagate = False
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    return logger, handler
+
+
+def run(args: argparse.Namespace) -> int:
+    """Call the function and write its output bytes to stdout."""
+    try:
+        from extism_kernel.host import Plugin  # noqa: PLC0415 (needs the host extra)
+        from extism_kernel.host._manifest import load_manifest  # noqa: PLC0415
+    except ImportError:
+        msg = "`call` needs the reference host: pip install 'extism-kernel[host]'"
+        raise MissingDependencyError(msg) from None
+    if args.input_file is None:
+        data = args.input.encode()
+    elif str(args.input_file) == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        data = args.input_file.read_bytes()
+    manifest = load_manifest(args.plugin)
+    changes: dict[str, object] = {}
+    if args.allow_host:
+        changes["allowed_hosts"] = (*(manifest.allowed_hosts or ()), *args.allow_host)
+    if args.timeout_ms is not None:
+        changes["timeout_ms"] = args.timeout_ms
+    if args.max_pages is not None:
+        changes["memory"] = dataclasses.replace(manifest.memory, max_pages=args.max_pages)
+    manifest = dataclasses.replace(manifest, **changes)  # type: ignore[arg-type]
+    kernel = args.kernel.read_bytes() if args.kernel else None
+    logger, handler = _logger(args.log_level)
+    try:
+        with Plugin(manifest, wasi=args.wasi, config=dict(args.config), kernel=kernel,
+                    logger=logger) as plugin:
+            output = plugin.call(args.function, data)  # a PluginError becomes one line, exit 1
+    finally:
+        logger.removeHandler(handler)
+    sys.stdout.buffer.write(output)
+    sys.stdout.buffer.flush()
+    return 0
