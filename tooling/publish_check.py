@@ -308,6 +308,7 @@ def publish_check(  # noqa: PLR0913 (keyword-only options of one command)
     with_host: bool = True,
     work_dir: Path | None = None,
     attempts: int = 1,
+    upload_files: bool = True,
 ) -> PublishReport:
     """Upload, install into a fresh environment, run; the report says what the package answered.
 
@@ -327,7 +328,8 @@ def publish_check(  # noqa: PLR0913 (keyword-only options of one command)
             files={p.name: _sha256(p) for p in (sdist, wheel)},
             kernel_sha256=wheel_kernel_sha256(wheel),
         )
-        upload([sdist, wheel], repository_url)
+        if upload_files:
+            upload([sdist, wheel], repository_url)
         install(work / "venv", report.index_url, version, with_host=with_host, attempts=attempts)
         check_installed(work / "venv", report, work, with_host=with_host)
         if not report.ok:
@@ -429,6 +431,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="tries of the index install (a real index may lag behind the upload)",
     )
+    parser.add_argument(
+        "--no-upload",
+        action="store_true",
+        help="the files are already on the index (e.g. the release workflow's TestPyPI run)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -447,6 +454,7 @@ def run(args: argparse.Namespace) -> int:
                 with_host=not args.no_host,
                 work_dir=args.work_dir,
                 attempts=args.attempts,
+                upload_files=not args.no_upload,
             )
     except PublishCheckError as exc:
         print(f"error: {exc}", file=sys.stderr)
