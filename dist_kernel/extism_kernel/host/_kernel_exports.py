@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import ctypes
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import wasmtime
 from wasmtime import _bindings as ffi
+from wasmtime._func import maybe_raise_last_exn
 
 from extism_kernel._abi import AbiSpec, FuncSig, ValType, load_abi
 from extism_kernel._errors import AbiMismatchError, PluginError
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 U64 = (1 << 64) - 1
-SIGN = 1 << 63
 _VALTYPES = {
     ValType.I32: wasmtime.ValType.i32(),
     ValType.I64: wasmtime.ValType.i64(),
@@ -54,40 +55,82 @@ def render_type(ty: wasmtime.FuncType) -> str:
     return f"({params}) -> {results}"
 
 
-class RawFunc:
-    """A wasm function called without per-call type checks: only for link-time-checked types.
+# Our own handles on two C functions (`dll[...]` makes new function objects, so wasmtime-py's own
+# prototypes are untouched): no argument conversion, results as plain ints.
+_CALL_UNCHECKED = ffi.dll["wasmtime_func_call_unchecked"]
+_CALL_UNCHECKED.argtypes = None
+_CALL_UNCHECKED.restype = ctypes.c_void_p
+_MEMORY_DATA = ffi.dll["wasmtime_memory_data"]
+_MEMORY_DATA.argtypes = None
+_MEMORY_DATA.restype = ctypes.c_void_p
+_MEMORY_SIZE = ffi.dll["wasmtime_memory_data_size"]
+_MEMORY_SIZE.argtypes = None
+_MEMORY_SIZE.restype = ctypes.c_size_t
 
-    Parameters are i32 or i64 integers; the result, when there is one, is returned as an
-    unsigned integer (handles are u64 in the ABI) or as a signed i32.
-    """
 
-    __slots__ = ("_args", "_func", "_func_ref", "_nslots", "_signed_i32", "_has_result")
-
-    def __init__(self, func: wasmtime.Func, nparams: int, results: tuple[ValType, ...]) -> None:
-        self._func = func  # keeps the ctypes struct alive
-        self._func_ref = ctypes.byref(func._func)  # noqa: SLF001
-        self._nslots = max(nparams, len(results), 1)
-        self._args = (ffi.wasmtime_val_raw_t * self._nslots)()
-        self._has_result = bool(results)
-        self._signed_i32 = bool(results) and results[0] is ValType.I32
-
-    def __call__(self, ctx: Any, *params: int) -> int:  # noqa: ANN401
-        """Call in the store context `ctx`; raise `wasmtime.Trap` when the wasm traps."""
-        args = self._args
-        for i, value in enumerate(params):
-            args[i].i64 = value - (1 << 64) if value & SIGN else value
-        trap = ctypes.POINTER(ffi.wasm_trap_t)()
-        error = ffi.wasmtime_func_call_unchecked(ctx, self._func_ref, args, self._nslots,
-                                                 ctypes.byref(trap))
+def _raise(error: int | None, trap: ctypes.c_void_p) -> NoReturn:
+    """Raise what a failed unchecked call left: a host function's exception, an error or a trap."""
+    trap_ptr, trap.value = trap.value, None
+    try:
+        maybe_raise_last_exn()  # a Python exception raised by a host function, unchanged
+    finally:
         if error:
-            raise wasmtime.WasmtimeError._from_ptr(error)  # noqa: SLF001
-        if trap:
-            raise wasmtime.Trap._from_ptr(trap)  # noqa: SLF001
-        if not self._has_result:
+            exc: Exception = wasmtime.WasmtimeError._from_ptr(  # noqa: SLF001
+                ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
+        else:
+            exc = wasmtime.Trap._from_ptr(  # noqa: SLF001
+                ctypes.cast(trap_ptr, ctypes.POINTER(ffi.wasm_trap_t)))
+    raise exc
+
+
+def bind_raw(func: wasmtime.Func, nparams: int, results: tuple[ValType, ...]) -> Callable[..., int]:
+    """A caller of `func` without per-call type checks: only for link-time-checked types.
+
+    The returned function takes the store context and the integer parameters, and returns the
+    result as an unsigned integer (handles are u64 in the ABI), a signed i32, or 0 when the
+    function has no result. Raises `wasmtime.Trap` (or the host function's own exception).
+    """
+    ref = ctypes.byref(func._func)  # noqa: SLF001
+    nslots = ctypes.c_size_t(max(nparams, len(results), 1))
+    slots = (ffi.wasmtime_val_raw_t * nslots.value)()
+    first = slots[0]
+    second = slots[1] if nslots.value > 1 else first
+    trap = ctypes.c_void_p()
+    trap_ref = ctypes.byref(trap)
+    signed = bool(results) and results[0] is ValType.I32
+
+    def result() -> int:
+        if not results:
             return 0
-        if self._signed_i32:
-            return int(args[0].i32)
-        return int(args[0].i64) & U64
+        return int(first.i32) if signed else first.i64 & U64
+
+    if nparams == 0:
+        def call0(ctx: object) -> int:
+            error = _CALL_UNCHECKED(ctx, ref, slots, nslots, trap_ref)
+            if error or trap.value:
+                _raise(error, trap)
+            return result()
+        call0.__wasm_func__ = func  # type: ignore[attr-defined]  # keeps the Func alive
+        return call0
+    if nparams == 1:
+        def call1(ctx: object, a: int) -> int:
+            first.i64 = a
+            error = _CALL_UNCHECKED(ctx, ref, slots, nslots, trap_ref)
+            if error or trap.value:
+                _raise(error, trap)
+            return result()
+        call1.__wasm_func__ = func  # type: ignore[attr-defined]
+        return call1
+
+    def call2(ctx: object, a: int, b: int) -> int:
+        first.i64 = a
+        second.i64 = b
+        error = _CALL_UNCHECKED(ctx, ref, slots, nslots, trap_ref)
+        if error or trap.value:
+            _raise(error, trap)
+        return result()
+    call2.__wasm_func__ = func  # type: ignore[attr-defined]
+    return call2
 
 
 class KernelExports:
@@ -127,7 +170,7 @@ class KernelExports:
         self._memory_ref = ctypes.byref(memory._memory)  # noqa: SLF001
         by_name = {f.name: f for f in spec.functions}
         self._fn = SimpleNamespace(**{
-            name: RawFunc(func, len(by_name[name].sig.params), by_name[name].sig.results)
+            name: bind_raw(func, len(by_name[name].sig.params), by_name[name].sig.results)
             for name, func in funcs.items()
         })
         self._store = store  # the raw context pointer below is only valid while the store lives
@@ -146,9 +189,7 @@ class KernelExports:
 
     # raw memory ----------------------------------------------------------------------------
     def _base(self) -> tuple[int, int]:
-        ptr = ffi.wasmtime_memory_data(self._ctx, self._memory_ref)
-        size = ffi.wasmtime_memory_data_size(self._ctx, self._memory_ref)
-        return ctypes.cast(ptr, ctypes.c_void_p).value or 0, int(size)
+        return _MEMORY_DATA(self._ctx, self._memory_ref) or 0, _MEMORY_SIZE(self._ctx, self._memory_ref)
 
     def read(self, offset: int, n: int) -> bytes:
         """Copy `n` bytes of kernel memory at `offset`; raise `PluginError` when out of bounds."""

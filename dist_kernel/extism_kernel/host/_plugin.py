@@ -15,17 +15,17 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import wasmtime
 
-from extism_kernel._abi import load_abi
+from extism_kernel._abi import ValType, load_abi
 from extism_kernel._errors import ExtismKernelError, PluginError
 from extism_kernel._kernel import kernel_bytes
 from extism_kernel._wasm import ModuleDesc, _describe
 from extism_kernel.host._host_functions import BUILTINS, HostEnv
-from extism_kernel.host._kernel_exports import KernelExports, wasm_type
+from extism_kernel.host._kernel_exports import KernelExports, bind_raw, wasm_type
 from extism_kernel.host._link import check_imports, link_order, providers
 from extism_kernel.host._manifest import MAIN_MODULE, WAT_PREFIXES, load_manifest
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY, CurrentPlugin, HostFunction
@@ -173,8 +173,9 @@ class Plugin:
             linker.define_module(store, name, self._modules[name])
         self._env.kernel = kernel
         self._store, self._linker, self._kernel = store, linker, kernel
+        self._store_ctx = store._context()  # noqa: SLF001  # for unchecked calls of exports
         self._instance: wasmtime.Instance | None = None
-        self._exports: dict[str, wasmtime.Func] = {}
+        self._exports: dict[str, Callable[..., int]] = {}
         self._needs_rebuild = False
 
     def _wasi_config(self) -> wasmtime.WasiConfig:
@@ -288,7 +289,7 @@ class Plugin:
         self.close()
 
     # one call -----------------------------------------------------------------------------------
-    def _export(self, name: str) -> wasmtime.Func:
+    def _export(self, name: str) -> Callable[..., int]:
         if self._needs_rebuild:
             self._env.vars.clear()
             self._env.http_status, self._env.http_headers = 0, {}
@@ -307,10 +308,11 @@ class Plugin:
         if ty.params or len(ty.results) > 1 or (ty.results and str(ty.results[0]) != "i32"):
             msg = f"function `{name}` has type {ty}, expected () -> i32 or () -> ()"
             raise PluginError(msg, function=name)
-        self._exports[name] = item
-        return item
+        export = bind_raw(item, 0, (ValType.I32,) if ty.results else ())  # type checked above
+        self._exports[name] = export
+        return export
 
-    def _call_sequence(self, name: str, export: wasmtime.Func, data: bytes) -> bytes:
+    def _call_sequence(self, name: str, export: Callable[..., int], data: bytes) -> bytes:
         """Run one call through the kernel; the only place that knows the call protocol."""
         kernel = self._kernel
         kernel.reset()
@@ -337,7 +339,7 @@ class Plugin:
         length = kernel.output_length()
         return kernel.read(kernel.output_offset(), length) if length else b""
 
-    def _run(self, name: str, export: wasmtime.Func) -> tuple[int, PluginError | None]:
+    def _run(self, name: str, export: Callable[..., int]) -> tuple[int, PluginError | None]:
         """Call the export under the timeout; return (rc, failure) instead of raising."""
         store = self._store
         timer = None
@@ -350,7 +352,7 @@ class Plugin:
         store.set_epoch_deadline(1)
         self._in_call = True
         try:
-            return int(export(store) or 0), None
+            return export(self._store_ctx), None
         except wasmtime.ExitTrap as exc:
             if exc.code == 0:  # WASI proc_exit(0): a success, the output is readable
                 return 0, None

@@ -1,0 +1,73 @@
+"""Calls per second of a 10-byte echo: this host (our kernel, the official kernel) vs the `extism` SDK.
+
+    python benchmarks/host_echo.py [--seconds 2] [--rounds 5]
+
+Same plugin (tests/plugins/echo.wat, shaped like PDK output), same input, same process. Each
+figure is the best of several rounds (these machines are noisy); the ratios are what to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+import extism  # noqa: E402
+from host_plugins import plugin_wasm  # noqa: E402
+
+from extism_kernel.host import Plugin  # noqa: E402
+from tooling.official_kernel import official_kernel  # noqa: E402
+
+PAYLOAD = b"0123456789"
+
+
+def rate(call: Callable[[], object], seconds: float, rounds: int) -> float:
+    """Best calls/s over `rounds` runs of about `seconds` each."""
+    best = 0.0
+    for _ in range(rounds):
+        n, start = 0, time.perf_counter()
+        deadline = start + seconds
+        while True:
+            for _ in range(200):
+                call()
+            n += 200
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+        best = max(best, n / (now - start))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    wasm = plugin_wasm("echo")
+    ours = Plugin(wasm)
+    on_official = Plugin(wasm, kernel=official_kernel())
+    sdk = extism.Plugin(wasm, functions=[])
+    for plugin in (ours, on_official, sdk):
+        assert bytes(plugin.call("echo", PAYLOAD)) == PAYLOAD
+    results = {
+        "extism_kernel.host, our kernel": rate(lambda: ours.call("echo", PAYLOAD), args.seconds, args.rounds),
+        "extism_kernel.host, official kernel": rate(
+            lambda: on_official.call("echo", PAYLOAD), args.seconds, args.rounds
+        ),
+        "official extism SDK": rate(lambda: sdk.call("echo", PAYLOAD), args.seconds, args.rounds),
+    }
+    baseline = results["official extism SDK"]
+    width = max(map(len, results))
+    print(f"10-byte echo, best of {args.rounds} x {args.seconds:g} s")
+    for name, value in results.items():
+        print(f"{name:<{width}}  {value:>10,.0f} calls/s  {1e6 / value:7.1f} us/call  x{value / baseline:.2f} vs SDK")
+
+
+if __name__ == "__main__":
+    main()
