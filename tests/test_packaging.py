@@ -25,6 +25,7 @@ from typing import Any
 
 import extism_kernel
 import pytest
+from packaging.requirements import Requirement
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -103,8 +104,8 @@ def _dist_info(dists: Dists) -> str:
     return f"extism_kernel-{version()}.dist-info"
 
 
-def _pyproject() -> dict[str, Any]:
-    with (REPO / "pyproject.toml").open("rb") as f:
+def _pyproject(dists: Dists) -> dict[str, Any]:
+    with (dists.source / "pyproject.toml").open("rb") as f:
         return tomllib.load(f)
 
 
@@ -196,15 +197,34 @@ def test_wheel_metadata(dists: Dists):
     assert meta.get_all("Classifier") == CLASSIFIERS
     assert meta.get_all("Project-URL") == PROJECT_URLS
     assert meta["Description-Content-Type"] == "text/markdown"
-    assert meta.get_payload().strip() == (REPO / "README.md").read_text(encoding="utf-8").strip()
+    readme = (dists.source / "README.md").read_text(encoding="utf-8")
+    assert meta.get_payload().replace("\r\n", "\n").strip() == readme.strip()
     extras = set(meta.get_all("Provides-Extra"))
     assert {"host", "test"} <= extras
-    assert extras == set(_pyproject()["project"]["optional-dependencies"])
+    assert extras == set(_pyproject(dists)["project"]["optional-dependencies"])
     requires = meta.get_all("Requires-Dist")
     assert [r for r in requires if "extra ==" not in r] == [], "the core has no dependencies"
-    assert "wasmtime>=50; extra == 'host'" in requires
-    test_reqs = {r.split(";")[0].split(">")[0] for r in requires if "extra == 'test'" in r}
-    assert {"pytest", "wasmtime", "check-jsonschema", "zizmor", "pypiserver", "twine"} <= test_reqs
+    by_extra: dict[str, set[tuple[str, str]]] = {extra: set() for extra in extras}
+    for line in requires:
+        req = Requirement(line)
+        (extra,) = [e for e in extras if req.marker and req.marker.evaluate({"extra": e})]
+        by_extra[extra].add((req.name, str(req.specifier)))
+    declared = _pyproject(dists)["project"]["optional-dependencies"]
+    assert by_extra == {
+        extra: {(r.name, str(r.specifier)) for r in map(Requirement, reqs)}
+        for extra, reqs in declared.items()
+    }
+    assert "wasmtime" in {name for name, _ in by_extra["host"]}
+    test_tools = {
+        "pytest",
+        "wasmtime",
+        "check-jsonschema",
+        "zizmor",
+        "pypiserver",
+        "twine",
+        "build",
+    }
+    assert test_tools <= {name for name, _ in by_extra["test"]}
 
 
 def test_wheel_tag_and_entry_point(dists: Dists):
