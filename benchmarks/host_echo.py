@@ -1,4 +1,4 @@
-"""Calls per second of a 10-byte echo: this host (our kernel, the official kernel) vs the `extism` SDK.
+"""Calls/s of a 10-byte echo: this host (our kernel, the official kernel) vs the `extism` SDK.
 
     python benchmarks/host_echo.py [--seconds 2] [--rounds 5]
 
@@ -19,9 +19,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 import extism  # noqa: E402
+from extism_kernel.host import Plugin  # noqa: E402
 from host_plugins import plugin_wasm  # noqa: E402
 
-from extism_kernel.host import Plugin  # noqa: E402
 from tooling.official_kernel import official_kernel  # noqa: E402
 
 PAYLOAD = b"0123456789"
@@ -56,7 +56,9 @@ def main() -> None:
     for plugin in (ours, on_official, sdk):
         assert bytes(plugin.call("echo", PAYLOAD)) == PAYLOAD
     results = {
-        "extism_kernel.host, our kernel": rate(lambda: ours.call("echo", PAYLOAD), args.seconds, args.rounds),
+        "extism_kernel.host, our kernel": rate(
+            lambda: ours.call("echo", PAYLOAD), args.seconds, args.rounds
+        ),
         "extism_kernel.host, official kernel": rate(
             lambda: on_official.call("echo", PAYLOAD), args.seconds, args.rounds
         ),
@@ -66,7 +68,10 @@ def main() -> None:
     width = max(map(len, results))
     print(f"10-byte echo, best of {args.rounds} x {args.seconds:g} s")
     for name, value in results.items():
-        print(f"{name:<{width}}  {value:>10,.0f} calls/s  {1e6 / value:7.1f} us/call  x{value / baseline:.2f} vs SDK")
+        per_call = 1e6 / value
+        ratio = value / baseline
+        figures = f"{value:>10,.0f} calls/s  {per_call:7.1f} us/call  x{ratio:.2f} vs SDK"
+        print(f"{name:<{width}}  {figures}")
 
 
 if __name__ == "__main__":

@@ -10,17 +10,18 @@ from collections.abc import Iterator
 
 import extism
 import pytest
-from host_plugins import KERNELS, plugin_wasm
-
 from extism_kernel import load_abi
 from extism_kernel.host import Plugin, PluginError
 from extism_kernel.host._host_functions import BUILTINS, LOG_LEVEL_OFF, TRACE, host_allowed
+from host_plugins import KERNELS, plugin_wasm
 
 LOGGER = "extism_kernel.plugin"
 
 
 @pytest.fixture(params=KERNELS)
-def kernel(request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes) -> bytes:
+def kernel(
+    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
+) -> bytes:
     return kernel_wasm if request.param == "ours" else official_kernel_wasm
 
 
@@ -30,7 +31,10 @@ def test_registry_keys_are_the_spec_host_functions():
 
 # config -------------------------------------------------------------------------------------
 def test_config_get(kernel):
-    manifest = {"wasm": [{"data": plugin_wasm("config")}], "config": {"greeting": "hi", "empty": ""}}
+    manifest = {
+        "wasm": [{"data": plugin_wasm("config")}],
+        "config": {"greeting": "hi", "empty": ""},
+    }
     plugin = Plugin(manifest, kernel=kernel, config={"extra": "from kwarg"})
     assert plugin.call("get_config", "greeting") == b"hi"
     assert plugin.call("get_config", "extra") == b"from kwarg"
@@ -54,7 +58,10 @@ def test_vars_persist_across_calls(kernel):
 
 
 def test_vars_are_per_plugin(kernel):
-    first, second = Plugin(plugin_wasm("vars"), kernel=kernel), Plugin(plugin_wasm("vars"), kernel=kernel)
+    first, second = (
+        Plugin(plugin_wasm("vars"), kernel=kernel),
+        Plugin(plugin_wasm("vars"), kernel=kernel),
+    )
     first.call("count")
     first.call("count")
     assert second.call("count") == b"1"
@@ -98,15 +105,19 @@ def test_log_level_filters_and_is_reported(kernel, caplog):
     caplog.set_level(logging.WARNING, logger=LOGGER)
     plugin = Plugin(plugin_wasm("logger"), kernel=kernel)
     assert plugin.call("log_all", "filtered") == b"3"
-    assert [r.levelno for r in caplog.records if r.name == LOGGER] == [logging.WARNING, logging.ERROR]
+    assert [r.levelno for r in caplog.records if r.name == LOGGER] == [
+        logging.WARNING,
+        logging.ERROR,
+    ]
 
 
 def test_log_level_off(kernel):
     logger = logging.getLogger("extism_kernel.test.silent")
     logger.setLevel(logging.CRITICAL + 1)
-    assert Plugin(plugin_wasm("logger"), kernel=kernel, logger=logger).call("log_all", "x") == str(
-        LOG_LEVEL_OFF
-    ).encode()
+    assert (
+        Plugin(plugin_wasm("logger"), kernel=kernel, logger=logger).call("log_all", "x")
+        == str(LOG_LEVEL_OFF).encode()
+    )
 
 
 # HTTP ---------------------------------------------------------------------------------------
@@ -211,9 +222,12 @@ def test_http_response_limit(kernel, server):
     plugin = http_plugin(kernel, ["127.0.0.1"], max_http_response_bytes=999)
     with pytest.raises(PluginError, match="exceeds the configured maximum number of bytes: 999"):
         plugin.call("fetch", request(f"{server}/big"))
-    assert http_plugin(kernel, ["127.0.0.1"], max_http_response_bytes=1000).call(
-        "fetch", request(f"{server}/big")
-    ) == b"b" * 1000
+    assert (
+        http_plugin(kernel, ["127.0.0.1"], max_http_response_bytes=1000).call(
+            "fetch", request(f"{server}/big")
+        )
+        == b"b" * 1000
+    )
 
 
 def test_http_bad_request_json(kernel):

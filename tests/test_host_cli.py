@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from host_plugins import KERNELS, plugin_wasm
-
 from extism_kernel._cli import main
+from host_plugins import KERNELS, plugin_wasm
 
 
 @pytest.fixture(params=KERNELS)
-def kernel_file(request: pytest.FixtureRequest, tmp_path: Path, kernel_wasm: bytes,
-                official_kernel_wasm: bytes) -> Path:
+def kernel_file(
+    request: pytest.FixtureRequest, tmp_path: Path, kernel_wasm: bytes, official_kernel_wasm: bytes
+) -> Path:
     path = tmp_path / f"{request.param}-kernel.wasm"
     path.write_bytes(kernel_wasm if request.param == "ours" else official_kernel_wasm)
     return path
@@ -28,8 +28,17 @@ def plugin_file(tmp_path: Path, name: str) -> Path:
 
 
 def test_call_writes_output(tmp_path, kernel_file, capsysbinary):
-    code = main(["call", str(plugin_file(tmp_path, "count_vowels")), "count_vowels",
-                 "--input", "hello world", "--kernel", str(kernel_file)])
+    code = main(
+        [
+            "call",
+            str(plugin_file(tmp_path, "count_vowels")),
+            "count_vowels",
+            "--input",
+            "hello world",
+            "--kernel",
+            str(kernel_file),
+        ]
+    )
     out = capsysbinary.readouterr()
     assert (code, out.out, out.err) == (0, b'{"count":3}', b"")
 
@@ -37,8 +46,19 @@ def test_call_writes_output(tmp_path, kernel_file, capsysbinary):
 def test_input_file_and_config(tmp_path, kernel_file, capsysbinary):
     key = tmp_path / "key.txt"
     key.write_bytes(b"greeting")
-    code = main(["call", str(plugin_file(tmp_path, "config")), "get_config", "--input-file", str(key),
-                 "--config", "greeting=hi there", "--kernel", str(kernel_file)])
+    code = main(
+        [
+            "call",
+            str(plugin_file(tmp_path, "config")),
+            "get_config",
+            "--input-file",
+            str(key),
+            "--config",
+            "greeting=hi there",
+            "--kernel",
+            str(kernel_file),
+        ]
+    )
     assert (code, capsysbinary.readouterr().out) == (0, b"hi there")
 
 
@@ -49,8 +69,17 @@ def test_plugin_error_is_one_line(tmp_path, kernel_file, capsysbinary):
 
 
 def test_timeout(tmp_path, kernel_file, capsysbinary):
-    code = main(["call", str(plugin_file(tmp_path, "loop")), "loop_forever", "--timeout-ms", "50",
-                 "--kernel", str(kernel_file)])
+    code = main(
+        [
+            "call",
+            str(plugin_file(tmp_path, "loop")),
+            "loop_forever",
+            "--timeout-ms",
+            "50",
+            "--kernel",
+            str(kernel_file),
+        ]
+    )
     assert (code, capsysbinary.readouterr().err) == (1, b"error: timeout\n")
 
 
@@ -63,8 +92,17 @@ def test_wasi_flag(tmp_path, capsysbinary):
 
 
 def test_log_level(tmp_path, capsysbinary):
-    code = main(["call", str(plugin_file(tmp_path, "logger")), "log_all", "--input", "note",
-                 "--log-level", "warn"])
+    code = main(
+        [
+            "call",
+            str(plugin_file(tmp_path, "logger")),
+            "log_all",
+            "--input",
+            "note",
+            "--log-level",
+            "warn",
+        ]
+    )
     out = capsysbinary.readouterr()
     assert (code, out.out, out.err) == (0, b"3", b"WARNING: note\nERROR: note\n")
 
@@ -82,13 +120,26 @@ def test_missing_plugin_file(tmp_path, capsysbinary):
     missing = tmp_path / "nope.wasm"
     assert main(["call", str(missing), "f"]) == 1
     err = capsysbinary.readouterr().err
-    assert err == f"error: plugin: cannot read wasm file `{missing}`: No such file or directory\n".encode()
+    assert (
+        err
+        == f"error: plugin: cannot read wasm file `{missing}`: No such file or directory\n".encode()
+    )
 
 
 def test_console_entry_point(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "extism_kernel", "call", str(plugin_file(tmp_path, "reverse")),
-         "reverse", "--input-file", "-"],
-        input=b"stdin bytes", capture_output=True, check=False,
+    proc = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "extism_kernel",
+            "call",
+            str(plugin_file(tmp_path, "reverse")),
+            "reverse",
+            "--input-file",
+            "-",
+        ],
+        input=b"stdin bytes",
+        capture_output=True,
+        check=False,
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"setyb nidts", b"")

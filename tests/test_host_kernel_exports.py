@@ -6,17 +6,18 @@ import inspect
 
 import pytest
 import wasmtime
-from host_plugins import KERNELS
-
 from extism_kernel import AbiMismatchError, load_abi
 from extism_kernel.host import PluginError
 from extism_kernel.host._kernel_exports import KernelExports
+from host_plugins import KERNELS
 
 HELPERS = {"enter", "leave", "read", "write", "read_block", "new_block"}
 
 
 @pytest.fixture(params=KERNELS)
-def kernel(request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes) -> KernelExports:
+def kernel(
+    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
+) -> KernelExports:
     wasm = kernel_wasm if request.param == "ours" else official_kernel_wasm
     store = wasmtime.Store()
     instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
@@ -24,7 +25,9 @@ def kernel(request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_w
 
 
 def test_methods_are_the_spec_exports():
-    methods = {n for n, _ in inspect.getmembers(KernelExports, inspect.isfunction) if not n.startswith("_")}
+    methods = {
+        n for n, _ in inspect.getmembers(KernelExports, inspect.isfunction) if not n.startswith("_")
+    }
     assert methods - HELPERS == set(load_abi().function_names)
 
 
@@ -79,7 +82,8 @@ def test_read_out_of_bounds_is_an_error(kernel):
 
 def test_kernel_missing_an_export_fails_at_link_time():
     store = wasmtime.Store()
-    wat = '(module (memory (export "memory") 1) (func (export "alloc") (param i32) (result i64) (i64.const 0)))'
+    wat = """(module (memory (export "memory") 1)
+                       (func (export "alloc") (param i32) (result i64) (i64.const 0)))"""
     instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wat), [])
     with pytest.raises(AbiMismatchError) as info:
         KernelExports(store, instance)

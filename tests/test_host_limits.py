@@ -6,13 +6,14 @@ import threading
 import time
 
 import pytest
+from extism_kernel.host import Plugin, PluginError, host_fn
 from host_plugins import KERNELS, plugin_wasm
-
-from extism_kernel.host import Plugin, PluginError
 
 
 @pytest.fixture(params=KERNELS)
-def kernel(request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes) -> bytes:
+def kernel(
+    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
+) -> bytes:
     return kernel_wasm if request.param == "ours" else official_kernel_wasm
 
 
@@ -114,8 +115,6 @@ def test_instance_state_persists_until_start(kernel):
 
 
 def test_reentrant_call_is_refused(kernel):
-    from extism_kernel.host import host_fn
-
     holder: list[Plugin] = []
 
     @host_fn(name="to_upper")

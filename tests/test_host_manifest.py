@@ -7,10 +7,13 @@ import hashlib
 import json
 
 import pytest
-from host_plugins import plugin_wasm, wat_source
-
 from extism_kernel.host import Manifest, ManifestError, Plugin
-from extism_kernel.host._manifest import DEFAULT_MAX_HTTP_RESPONSE_BYTES, DEFAULT_MAX_VAR_BYTES, load_manifest
+from extism_kernel.host._manifest import (
+    DEFAULT_MAX_HTTP_RESPONSE_BYTES,
+    DEFAULT_MAX_VAR_BYTES,
+    load_manifest,
+)
+from host_plugins import plugin_wasm, wat_source
 
 
 def echo_b64() -> str:
@@ -24,8 +27,16 @@ def test_sources_all_load_the_same_module(tmp_path):
     json_manifest = json.dumps({"wasm": [{"data": echo_b64()}]})
     manifest_file = tmp_path / "manifest.json"
     manifest_file.write_text(json.dumps({"wasm": [{"path": str(path)}]}))
-    for source in (wasm, str(path), path, {"wasm": [{"data": wasm}]}, json_manifest,
-                   json_manifest.encode(), manifest_file, wat_source("echo").encode()):
+    for source in (
+        wasm,
+        str(path),
+        path,
+        {"wasm": [{"data": wasm}]},
+        json_manifest,
+        json_manifest.encode(),
+        manifest_file,
+        wat_source("echo").encode(),
+    ):
         assert Plugin(source).call("echo", b"same") == b"same", source
 
 
@@ -50,15 +61,21 @@ def test_defaults():
 
 
 def test_full_manifest():
-    manifest = Manifest.from_dict({
-        "wasm": [{"data": echo_b64(), "name": "main"}],
-        "memory": {"max_pages": 4, "max_http_response_bytes": 10, "max_var_bytes": 20},
-        "config": {"k": "v"},
-        "allowed_hosts": ["example.com"],
-        "allowed_paths": {"ro:/tmp": "/data"},
-        "timeout_ms": 5,
-    })
-    assert (manifest.memory.max_pages, manifest.memory.http_response_bytes, manifest.memory.var_bytes) == (4, 10, 20)
+    manifest = Manifest.from_dict(
+        {
+            "wasm": [{"data": echo_b64(), "name": "main"}],
+            "memory": {"max_pages": 4, "max_http_response_bytes": 10, "max_var_bytes": 20},
+            "config": {"k": "v"},
+            "allowed_hosts": ["example.com"],
+            "allowed_paths": {"ro:/tmp": "/data"},
+            "timeout_ms": 5,
+        }
+    )
+    assert (
+        manifest.memory.max_pages,
+        manifest.memory.http_response_bytes,
+        manifest.memory.var_bytes,
+    ) == (4, 10, 20)
     assert manifest.config == {"k": "v"}
     assert manifest.allowed_hosts == ("example.com",)
     assert manifest.allowed_paths == {"ro:/tmp": "/data"}
@@ -73,10 +90,22 @@ def test_full_manifest():
         ({"wasm": [{"name": "x"}]}, "manifest: wasm[0]: needs one of `path`, `data` or `url`"),
         ({"wasm": [{"data": "%%%"}]}, "manifest: wasm[0]: `data` is not valid base64"),
         ({"wasm": [{"data": "AA==", "size": 1}]}, "manifest: wasm[0]: unknown key `size`"),
-        ({"wasm": [{"data": "AA=="}], "memory": {"max_page": 1}}, "manifest: memory: unknown key `max_page`"),
-        ({"wasm": [{"data": "AA=="}], "timeout_ms": "5"}, "manifest: `timeout_ms` must be int but found str"),
-        ({"wasm": [{"data": "AA=="}], "config": {"k": 1}}, "manifest: `config` maps strings to strings but found 'k': 1"),
-        ({"wasm": [{"url": "ftp://x/y.wasm"}]}, "manifest: wasm[0]: `url` must be http or https but found `ftp://x/y.wasm`"),
+        (
+            {"wasm": [{"data": "AA=="}], "memory": {"max_page": 1}},
+            "manifest: memory: unknown key `max_page`",
+        ),
+        (
+            {"wasm": [{"data": "AA=="}], "timeout_ms": "5"},
+            "manifest: `timeout_ms` must be int but found str",
+        ),
+        (
+            {"wasm": [{"data": "AA=="}], "config": {"k": 1}},
+            "manifest: `config` maps strings to strings but found 'k': 1",
+        ),
+        (
+            {"wasm": [{"url": "ftp://x/y.wasm"}]},
+            "manifest: wasm[0]: `url` must be http or https but found `ftp://x/y.wasm`",
+        ),
         (b"not a manifest", None),
         (42, "plugin: expected bytes, a path, a dict or a Manifest but found int"),
     ],
@@ -91,7 +120,9 @@ def test_errors(source, message):
 
 
 def test_missing_path():
-    with pytest.raises(ManifestError, match=r"manifest: wasm\[0\]: cannot read wasm file `/no/such.wasm`"):
+    with pytest.raises(
+        ManifestError, match=r"manifest: wasm\[0\]: cannot read wasm file `/no/such.wasm`"
+    ):
         load_manifest({"wasm": [{"path": "/no/such.wasm"}]})
 
 
@@ -105,7 +136,9 @@ def test_missing_path():
     ],
 )
 def test_module_names(names, expected):
-    manifest = load_manifest({"wasm": [{"data": b"\0asm", "name": n} if n else {"data": b"\0asm"} for n in names]})
+    manifest = load_manifest(
+        {"wasm": [{"data": b"\0asm", "name": n} if n else {"data": b"\0asm"} for n in names]}
+    )
     assert [name for name, _ in manifest.named_modules()] == expected
 
 

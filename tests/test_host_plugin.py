@@ -6,13 +6,14 @@ import json
 
 import extism
 import pytest
-from host_plugins import KERNELS, plugin_wasm
-
 from extism_kernel.host import LinkError, Plugin, PluginError
+from host_plugins import KERNELS, plugin_wasm
 
 
 @pytest.fixture(params=KERNELS)
-def kernel(request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes) -> bytes:
+def kernel(
+    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
+) -> bytes:
     return kernel_wasm if request.param == "ours" else official_kernel_wasm
 
 
@@ -82,7 +83,10 @@ def test_failures(kernel, function, message, code, kind):
 
 @pytest.mark.parametrize("function", ["fail", "fail_rc0", "trap_with_error"])
 def test_plugin_error_message_matches_official_sdk(kernel, function):
-    with extism.Plugin(plugin_wasm("fail"), functions=[]) as theirs, pytest.raises(extism.Error) as info:
+    with (
+        extism.Plugin(plugin_wasm("fail"), functions=[]) as theirs,
+        pytest.raises(extism.Error) as info,
+    ):
         theirs.call(function, b"x")
     with pytest.raises(PluginError) as ours:
         Plugin(plugin_wasm("fail"), kernel=kernel).call(function, b"x")
@@ -131,8 +135,11 @@ def test_unprovided_import_fails_at_load(kernel):
 def test_mistyped_kernel_import_fails_at_load(kernel):
     wat = """(module (import "extism:host/env" "alloc" (func (param i32) (result i64)))
                      (func (export "f") (result i32) (i32.const 0)))"""
-    with pytest.raises(LinkError, match=r"`extism:host/env::alloc` of type \(i32\) -> i64: "
-                                        r"expected \(i64\) -> i64"):
+    with pytest.raises(
+        LinkError,
+        match=r"`extism:host/env::alloc` of type \(i32\) -> i64: "
+        r"expected \(i64\) -> i64",
+    ):
         Plugin(wat.encode(), kernel=kernel)
 
 
@@ -149,7 +156,9 @@ def test_wasi_import_without_wasi(kernel):
 
 
 def test_legacy_0x_plugin(kernel):
-    plugin = Plugin({"wasm": [{"data": plugin_wasm("legacy")}], "config": {"k": "v"}}, kernel=kernel)
+    plugin = Plugin(
+        {"wasm": [{"data": plugin_wasm("legacy")}], "config": {"k": "v"}}, kernel=kernel
+    )
     assert plugin.call("echo", b"from 0.x") == b"from 0.x"
     assert plugin.call("config", b"k") == b"v"
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import extism
 import pytest
-from host_plugins import KERNELS, plugin_wasm
-
 from extism_kernel import ValType
 from extism_kernel.host import CurrentPlugin, LinkError, Plugin, PluginError, Val, host_fn
+from host_plugins import KERNELS, plugin_wasm
 
 
 @pytest.fixture(params=KERNELS)

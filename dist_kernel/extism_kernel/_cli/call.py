@@ -14,8 +14,14 @@ from pathlib import Path
 
 from extism_kernel._errors import MissingDependencyError
 
-LOG_LEVELS = {"trace": 5, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
-              "error": logging.ERROR, "off": logging.CRITICAL + 1}
+LOG_LEVELS = {
+    "trace": 5,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "off": logging.CRITICAL + 1,
+}
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -34,16 +40,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--input", default="", help="the input, as text")
     source.add_argument("--input-file", type=Path, help="read the input from a file (- for stdin)")
-    parser.add_argument("--config", type=_key_value, action="append", default=[],
-                        metavar="KEY=VALUE", help="a config entry (repeatable)")
+    parser.add_argument(
+        "--config",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config entry (repeatable)",
+    )
     parser.add_argument("--wasi", action="store_true", help="enable WASI")
-    parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
-                        help="allow HTTP requests to HOST, a glob (repeatable)")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="allow HTTP requests to HOST, a glob (repeatable)",
+    )
     parser.add_argument("--timeout-ms", type=int, help="stop the call after this many ms")
     parser.add_argument("--max-pages", type=int, help="cap each memory at this many 64 KiB pages")
     parser.add_argument("--kernel", type=Path, help="run on this kernel .wasm instead of ours")
-    parser.add_argument("--log-level", choices=sorted(LOG_LEVELS), default="off",
-                        help="print the plugin's logs at this level and above on stderr")
+    parser.add_argument(
+        "--log-level",
+        choices=sorted(LOG_LEVELS),
+        default="off",
+        help="print the plugin's logs at this level and above on stderr",
+    )
     parser.set_defaults(run=run)
 
 
@@ -84,8 +105,9 @@ def run(args: argparse.Namespace) -> int:
     kernel = args.kernel.read_bytes() if args.kernel else None
     logger, handler = _logger(args.log_level)
     try:
-        with Plugin(manifest, wasi=args.wasi, config=dict(args.config), kernel=kernel,
-                    logger=logger) as plugin:
+        with Plugin(
+            manifest, wasi=args.wasi, config=dict(args.config), kernel=kernel, logger=logger
+        ) as plugin:
             output = plugin.call(args.function, data)  # a PluginError becomes one line, exit 1
     finally:
         logger.removeHandler(handler)

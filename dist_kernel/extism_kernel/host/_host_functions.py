@@ -26,19 +26,24 @@ from extism_kernel._errors import HostFunctionError
 VAR_ENTRY_OVERHEAD = 48  # what the Rust runtime counts per entry (a String and a Vec<u8>)
 LOG_LEVEL_OFF = 2**31 - 1  # get_log_level when logging is off (i32::MAX)
 TRACE = 5  # Python has no TRACE level; below DEBUG
-_EXTISM_LEVELS = ((TRACE, 0), (logging.DEBUG, 1), (logging.INFO, 2), (logging.WARNING, 3),
-                  (logging.ERROR, 4))
+_EXTISM_LEVELS = (
+    (TRACE, 0),
+    (logging.DEBUG, 1),
+    (logging.INFO, 2),
+    (logging.WARNING, 3),
+    (logging.ERROR, 4),
+)
 _REQUEST_KEYS = {"url", "headers", "method"}
 
 
 class Kernel(Protocol):
     """What the builtins need from a bound kernel (see `KernelExports`)."""
 
-    def alloc(self, n: int) -> int: ...  # noqa: D102
-    def free(self, handle: int) -> None: ...  # noqa: D102
-    def length(self, handle: int) -> int: ...  # noqa: D102
-    def read_block(self, handle: int) -> bytes: ...  # noqa: D102
-    def new_block(self, data: bytes) -> int: ...  # noqa: D102
+    def alloc(self, n: int) -> int: ...
+    def free(self, handle: int) -> None: ...
+    def length(self, handle: int) -> int: ...
+    def read_block(self, handle: int) -> bytes: ...
+    def new_block(self, data: bytes) -> int: ...
 
 
 @dataclass
@@ -51,7 +56,9 @@ class HostEnv:
     allowed_hosts: tuple[str, ...] | None = None
     max_http_response_bytes: int = 50 * 1024 * 1024
     http_response_headers: bool = False
-    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("extism_kernel.plugin"))
+    logger: logging.Logger = field(
+        default_factory=lambda: logging.getLogger("extism_kernel.plugin")
+    )
     deadline: float | None = None  # time.monotonic() at which the current call times out
     vars: dict[str, bytes] = field(default_factory=dict)
     http_status: int = 0
@@ -257,6 +264,18 @@ Builtin = Callable[..., "int | None"]
 
 BUILTINS: dict[str, Builtin] = {
     f.__name__: f
-    for f in (config_get, var_get, var_set, http_request, http_status_code, http_headers,
-              log_trace, log_debug, log_info, log_warn, log_error, get_log_level)
+    for f in (
+        config_get,
+        var_get,
+        var_set,
+        http_request,
+        http_status_code,
+        http_headers,
+        log_trace,
+        log_debug,
+        log_info,
+        log_warn,
+        log_error,
+        get_log_level,
+    )
 }

@@ -13,8 +13,8 @@ Inside a host function the kernel must be called through the wasmtime `Caller`, 
 from __future__ import annotations
 
 import ctypes
-from types import SimpleNamespace
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import wasmtime
@@ -38,8 +38,9 @@ _VALTYPES = {
 
 def wasm_type(sig: FuncSig) -> wasmtime.FuncType:
     """The wasmtime FuncType of a spec signature."""
-    return wasmtime.FuncType([_VALTYPES[t] for t in sig.param_types],
-                             [_VALTYPES[t] for t in sig.results])
+    return wasmtime.FuncType(
+        [_VALTYPES[t] for t in sig.param_types], [_VALTYPES[t] for t in sig.results]
+    )
 
 
 def same_type(found: wasmtime.FuncType, sig: FuncSig) -> bool:
@@ -57,13 +58,14 @@ def render_type(ty: wasmtime.FuncType) -> str:
 
 # Our own handles on two C functions (`dll[...]` makes new function objects, so wasmtime-py's own
 # prototypes are untouched): no argument conversion, results as plain ints.
-_CALL_UNCHECKED = ffi.dll["wasmtime_func_call_unchecked"]
+_DLL: Any = ffi.dll  # type: ignore[attr-defined]
+_CALL_UNCHECKED = _DLL["wasmtime_func_call_unchecked"]
 _CALL_UNCHECKED.argtypes = None
 _CALL_UNCHECKED.restype = ctypes.c_void_p
-_MEMORY_DATA = ffi.dll["wasmtime_memory_data"]
+_MEMORY_DATA = _DLL["wasmtime_memory_data"]
 _MEMORY_DATA.argtypes = None
 _MEMORY_DATA.restype = ctypes.c_void_p
-_MEMORY_SIZE = ffi.dll["wasmtime_memory_data_size"]
+_MEMORY_SIZE = _DLL["wasmtime_memory_data_size"]
 _MEMORY_SIZE.argtypes = None
 _MEMORY_SIZE.restype = ctypes.c_size_t
 
@@ -76,14 +78,18 @@ def _raise(error: int | None, trap: ctypes.c_void_p) -> NoReturn:
     finally:
         if error:
             exc: Exception = wasmtime.WasmtimeError._from_ptr(  # noqa: SLF001
-                ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
+                ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t))
+            )
         else:
             exc = wasmtime.Trap._from_ptr(  # noqa: SLF001
-                ctypes.cast(trap_ptr, ctypes.POINTER(ffi.wasm_trap_t)))
+                ctypes.cast(trap_ptr or 0, ctypes.POINTER(ffi.wasm_trap_t))
+            )
     raise exc
 
 
-def bind_raw(func: wasmtime.Func, nparams: int, results: tuple[ValType, ...]) -> Callable[..., int]:
+def bind_raw(  # noqa: C901  # specialised by arity on purpose: one Python frame a call
+    func: wasmtime.Func, nparams: int, results: tuple[ValType, ...]
+) -> Callable[..., int]:
     """A caller of `func` without per-call type checks: only for link-time-checked types.
 
     The returned function takes the store context and the integer parameters, and returns the
@@ -105,20 +111,24 @@ def bind_raw(func: wasmtime.Func, nparams: int, results: tuple[ValType, ...]) ->
         return int(first.i32) if signed else first.i64 & U64
 
     if nparams == 0:
+
         def call0(ctx: object) -> int:
             error = _CALL_UNCHECKED(ctx, ref, slots, nslots, trap_ref)
             if error or trap.value:
                 _raise(error, trap)
             return result()
+
         call0.__wasm_func__ = func  # type: ignore[attr-defined]  # keeps the Func alive
         return call0
     if nparams == 1:
+
         def call1(ctx: object, a: int) -> int:
             first.i64 = a
             error = _CALL_UNCHECKED(ctx, ref, slots, nslots, trap_ref)
             if error or trap.value:
                 _raise(error, trap)
             return result()
+
         call1.__wasm_func__ = func  # type: ignore[attr-defined]
         return call1
 
@@ -129,6 +139,7 @@ def bind_raw(func: wasmtime.Func, nparams: int, results: tuple[ValType, ...]) ->
         if error or trap.value:
             _raise(error, trap)
         return result()
+
     call2.__wasm_func__ = func  # type: ignore[attr-defined]
     return call2
 
@@ -140,8 +151,9 @@ class KernelExports:
     another type, so a bad kernel fails at link time, never in the middle of a call.
     """
 
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance,
-                 spec: AbiSpec | None = None) -> None:
+    def __init__(
+        self, store: wasmtime.Store, instance: wasmtime.Instance, spec: AbiSpec | None = None
+    ) -> None:
         spec = spec or load_abi()
         exports = instance.exports(store)
         names = set(exports)
@@ -150,13 +162,16 @@ class KernelExports:
         for func in spec.functions:
             item = exports[func.name] if func.name in names else None
             if not isinstance(item, wasmtime.Func):
-                problems.append(f"export `{func.name}`: expected func {func.sig} but found "
-                                f"{'nothing' if item is None else type(item).__name__.lower()}")
+                problems.append(
+                    f"export `{func.name}`: expected func {func.sig} but found "
+                    f"{'nothing' if item is None else type(item).__name__.lower()}"
+                )
                 continue
             found = item.type(store)
             if not same_type(found, func.sig):
-                problems.append(f"export `{func.name}`: expected {func.sig} but found "
-                                f"{render_type(found)}")
+                problems.append(
+                    f"export `{func.name}`: expected {func.sig} but found {render_type(found)}"
+                )
                 continue
             funcs[func.name] = item
         memory = exports[spec.memory.name] if spec.memory.name in names else None
@@ -169,10 +184,12 @@ class KernelExports:
         self.memory = memory
         self._memory_ref = ctypes.byref(memory._memory)  # noqa: SLF001
         by_name = {f.name: f for f in spec.functions}
-        self._fn = SimpleNamespace(**{
-            name: bind_raw(func, len(by_name[name].sig.params), by_name[name].sig.results)
-            for name, func in funcs.items()
-        })
+        self._fn = SimpleNamespace(
+            **{
+                name: bind_raw(func, len(by_name[name].sig.params), by_name[name].sig.results)
+                for name, func in funcs.items()
+            }
+        )
         self._store = store  # the raw context pointer below is only valid while the store lives
         self._ctx: Any = store._context()  # noqa: SLF001
 
@@ -189,7 +206,9 @@ class KernelExports:
 
     # raw memory ----------------------------------------------------------------------------
     def _base(self) -> tuple[int, int]:
-        return _MEMORY_DATA(self._ctx, self._memory_ref) or 0, _MEMORY_SIZE(self._ctx, self._memory_ref)
+        return _MEMORY_DATA(self._ctx, self._memory_ref) or 0, _MEMORY_SIZE(
+            self._ctx, self._memory_ref
+        )
 
     def read(self, offset: int, n: int) -> bytes:
         """Copy `n` bytes of kernel memory at `offset`; raise `PluginError` when out of bounds."""

@@ -22,7 +22,9 @@ def _sig_key(sig: FuncSig) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
 
 
 def _render(params: Sequence[ValType], results: Sequence[ValType]) -> str:
-    return f"({', '.join(t.value for t in params)}) -> {', '.join(t.value for t in results) or '()'}"
+    return (
+        f"({', '.join(t.value for t in params)}) -> {', '.join(t.value for t in results) or '()'}"
+    )
 
 
 def providers(
@@ -70,11 +72,15 @@ def check_imports(
             problems.append(f"{where} is not provided by the kernel, the host or the manifest")
         elif have.kind != imp.kind:
             problems.append(f"{where}: expected {have.render_type()}")
-        elif have.sig is not None and imp.sig is not None and _sig_key(have.sig) != _sig_key(imp.sig):
+        elif (
+            have.sig is not None and imp.sig is not None and _sig_key(have.sig) != _sig_key(imp.sig)
+        ):
             problems.append(f"{where}: expected {_render(*_sig_key(have.sig))}")
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
-        msg = f"cannot link `{module_name}`: {problems[0]}" + (f"\n{lines}" if len(problems) > 1 else "")
+        msg = f"cannot link `{module_name}`: {problems[0]}" + (
+            f"\n{lines}" if len(problems) > 1 else ""
+        )
         raise LinkError(msg)
 
 
@@ -88,7 +94,7 @@ def link_order(modules: Mapping[str, ModuleDesc], main: str) -> list[str]:
             return
         seen.add(name)
         for imp in modules[name].imports:
-            if imp.module in modules and imp.module != name:
+            if imp.module is not None and imp.module in modules and imp.module != name:
                 visit(imp.module)
         if name != main:
             order.append(name)

@@ -139,7 +139,7 @@ class Manifest:
                 msg = f"manifest: duplicate module name `{name}`"
                 raise ManifestError(msg)
             names.append(name)
-        pairs = list(zip(names, self.wasm))
+        pairs = list(zip(names, self.wasm, strict=True))
         return sorted(pairs, key=lambda p: p[0] == MAIN_MODULE)
 
 
@@ -254,7 +254,7 @@ def _typed(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:  # 
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         msg = f"{where}: `{key}` must be {kind.__name__} but found {type(value).__name__}"
         raise ManifestError(msg)
-    if kind is int and value < 0:
+    if isinstance(value, int) and value < 0:
         msg = f"{where}: `{key}` must not be negative but found {value}"
         raise ManifestError(msg)
     return value

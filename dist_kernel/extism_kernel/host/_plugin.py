@@ -37,7 +37,12 @@ HOST_RC = -1
 READ_ONLY_PREFIX = "ro:"
 WASI_OUTPUT_ENV = "EXTISM_ENABLE_WASI_OUTPUT"
 # guest-runtime initialisers, tried as the Rust runtime does (Haskell first, then C/Rust, then WASI)
-HASKELL_INIT, CTORS, REACTOR_INIT, COMMAND_START = "hs_init", "__wasm_call_ctors", "_initialize", "_start"
+HASKELL_INIT, CTORS, REACTOR_INIT, COMMAND_START = (
+    "hs_init",
+    "__wasm_call_ctors",
+    "_initialize",
+    "_start",
+)
 
 
 class CancelHandle:
@@ -47,7 +52,7 @@ class CancelHandle:
         self._plugin = plugin
 
     def cancel(self) -> bool:
-        """Interrupt the running call (it fails with `cancelled`); return whether one was running."""
+        """Interrupt the running call (it fails with `cancelled`); return whether one ran."""
         return self._plugin._interrupt(reason="cancelled")  # noqa: SLF001
 
 
@@ -136,9 +141,11 @@ class Plugin:
         max_pages = self._manifest.memory.max_pages
         if max_pages is None:
             return None
-        mins = [t.type.limits.min for m in (self._kernel_module, *self._modules.values())
-                for t in (*m.imports, *m.exports) if isinstance(t.type, wasmtime.MemoryType)]
-        return max(max_pages, *mins, 0) * PAGE
+        mins = [0]
+        for module in (self._kernel_module, *self._modules.values()):
+            types = [i.type for i in module.imports] + [e.type for e in module.exports]
+            mins += [t.limits.min for t in types if isinstance(t, wasmtime.MemoryType)]
+        return max(max_pages, *mins) * PAGE
 
     def _build_store(self) -> None:
         spec = self._spec
@@ -154,21 +161,32 @@ class Plugin:
         linker.define_instance(store, spec.kernel_module, instance)
         for func in spec.functions:
             if func.legacy:
-                linker.define(store, spec.legacy.module, spec.legacy.prefix + func.name,
-                              kernel.funcs[func.name])
+                linker.define(
+                    store,
+                    spec.legacy.module,
+                    spec.legacy.prefix + func.name,
+                    kernel.funcs[func.name],
+                )
         for func in spec.host_functions:
             callback = self._builtin_callback(BUILTINS[func.name])
-            linker.define_func(spec.kernel_module, func.name, wasm_type(func.sig), callback,
-                               access_caller=True)
+            linker.define_func(
+                spec.kernel_module, func.name, wasm_type(func.sig), callback, access_caller=True
+            )
             if func.legacy:
-                linker.define_func(spec.legacy.module, spec.legacy.prefix + func.name,
-                                   wasm_type(func.sig), callback, access_caller=True)
+                linker.define_func(
+                    spec.legacy.module,
+                    spec.legacy.prefix + func.name,
+                    wasm_type(func.sig),
+                    callback,
+                    access_caller=True,
+                )
         if self._wasi:
             linker.define_wasi()
             store.set_wasi(self._wasi_config())
         for fn in self._functions:
-            linker.define_func(fn.namespace, fn.name, _func_type(fn), self._user_callback(fn),
-                               access_caller=True)
+            linker.define_func(
+                fn.namespace, fn.name, _func_type(fn), self._user_callback(fn), access_caller=True
+            )
         for name in self._order:
             linker.define_module(store, name, self._modules[name])
         self._env.kernel = kernel
@@ -185,7 +203,7 @@ class Plugin:
             config.inherit_stderr()
         for host, guest in (self._manifest.allowed_paths or {}).items():
             read_only = host.startswith(READ_ONLY_PREFIX)
-            path = host[len(READ_ONLY_PREFIX):] if read_only else host
+            path = host[len(READ_ONLY_PREFIX) :] if read_only else host
             config.preopen_dir(path, guest, fs_mutable=not read_only)
         return config
 
@@ -280,7 +298,7 @@ class Plugin:
         self._exports.clear()
         self._instance = None
 
-    def __enter__(self) -> Plugin:
+    def __enter__(self) -> Plugin:  # noqa: PYI034  # typing.Self needs Python 3.11
         """Use the plugin as a context manager; it is closed on exit."""
         return self
 
@@ -328,8 +346,9 @@ class Plugin:
             message = kernel.read_block(error)
             if message:
                 code = rc if failure is None else HOST_RC
-                err = PluginError(message.decode(errors="replace"), function=name, code=code,
-                                  kind="error")
+                err = PluginError(
+                    message.decode(errors="replace"), function=name, code=code, kind="error"
+                )
                 raise err from failure
         if failure is not None:
             raise failure
@@ -373,7 +392,7 @@ class Plugin:
         """Run a setup step (instantiation, init) and turn its failure into a `PluginError`."""
         try:
             return step()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._failure(name, exc) from exc
 
     def _failure(self, name: str, exc: Exception) -> PluginError:
@@ -385,10 +404,10 @@ class Plugin:
             return PluginError(msg, function=name, code=exc.code, kind="exit")
         if isinstance(exc, wasmtime.Trap):
             if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
-                return PluginError(self._interrupt_reason, function=name, code=TRAP_RC,
-                                   kind="timeout")
-            return PluginError(_trap_reason(exc.message), function=name, code=TRAP_RC,
-                               kind="trap")
+                return PluginError(
+                    self._interrupt_reason, function=name, code=TRAP_RC, kind="timeout"
+                )
+            return PluginError(_trap_reason(exc.message), function=name, code=TRAP_RC, kind="trap")
         if isinstance(exc, ExtismKernelError):
             return PluginError(str(exc), function=name, code=HOST_RC, kind="host")
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

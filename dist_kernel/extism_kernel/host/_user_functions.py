@@ -69,7 +69,7 @@ class CurrentPlugin:
     # the official SDK's spellings, for code that moves between the two
     def input_bytes(self, param: Val | int) -> bytes:
         """The bytes of the block a parameter points to."""
-        return self.read_bytes(param.value if isinstance(param, Val) else param)
+        return self.read_bytes(int(param.value if isinstance(param, Val) else param))
 
     def input_string(self, param: Val | int) -> str:
         """The text of the block a parameter points to."""
@@ -93,7 +93,11 @@ class Val:
 
 
 _PARAM_TYPES: dict[object, ValType] = {
-    bytes: ValType.I64, str: ValType.I64, int: ValType.I64, float: ValType.F64, bool: ValType.I32,
+    bytes: ValType.I64,
+    str: ValType.I64,
+    int: ValType.I64,
+    float: ValType.F64,
+    bool: ValType.I32,
 }
 
 
@@ -123,12 +127,12 @@ class HostFunction:
     def invoke(self, plugin: CurrentPlugin, args: Sequence[int | float]) -> Any:  # noqa: ANN401
         """Run the function for a wasm call; return the raw result(s)."""
         if self.explicit:
-            params = [Val(t, a) for t, a in zip(self.params, args)]
+            params = [Val(t, a) for t, a in zip(self.params, args, strict=True)]
             results = [Val(t, 0) for t in self.results]
             self.func(plugin, params, results, *self.user_data)
             return _pack([r.value for r in results])
         py_args: list[Any] = [plugin] if self.uses_plugin else []
-        for kind, arg in zip(self.param_kinds, args):
+        for kind, arg in zip(self.param_kinds, args, strict=True):
             if kind is bytes:
                 py_args.append(plugin.read_bytes(int(arg)))
             elif kind is str:
@@ -137,7 +141,9 @@ class HostFunction:
                 py_args.append(kind(arg))  # type: ignore[operator]
         value = self.func(*py_args, *self.user_data)
         values = value if len(self.result_kinds) > 1 else (value,)
-        return _pack([_to_wasm(plugin, k, v) for k, v in zip(self.result_kinds, values)])
+        return _pack(
+            [_to_wasm(plugin, k, v) for k, v in zip(self.result_kinds, values, strict=True)]
+        )
 
 
 def _pack(values: list[Any]) -> Any:  # noqa: ANN401
@@ -209,15 +215,27 @@ def host_fn(
     def decorate(func: Callable[..., Any]) -> HostFunction:
         ns = namespace or load_abi().user_module
         if signature is not None:
-            fn = HostFunction(name or func.__name__, ns, tuple(signature[0]), tuple(signature[1]),
-                              func, explicit=True, user_data=extra)
+            fn = HostFunction(
+                name or func.__name__,
+                ns,
+                tuple(signature[0]),
+                tuple(signature[1]),
+                func,
+                explicit=True,
+                user_data=extra,
+            )
         else:
             uses_plugin, params, results = _infer(func)
             fn = HostFunction(
-                name or func.__name__, ns,
-                tuple(_PARAM_TYPES[k] for k in params), tuple(_PARAM_TYPES[k] for k in results),
-                func, user_data=extra, uses_plugin=uses_plugin,
-                param_kinds=params, result_kinds=results,
+                name or func.__name__,
+                ns,
+                tuple(_PARAM_TYPES[k] for k in params),
+                tuple(_PARAM_TYPES[k] for k in results),
+                func,
+                user_data=extra,
+                uses_plugin=uses_plugin,
+                param_kinds=params,
+                result_kinds=results,
             )
         HOST_FN_REGISTRY.append(fn)
         return fn
