@@ -271,6 +271,15 @@ class ThroughputResult:
     def gbps(self, seconds: float) -> float:
         return self.bytes / seconds / 1e9
 
+    def best_of(self, other: ThroughputResult) -> ThroughputResult:
+        return ThroughputResult(
+            self.bytes,
+            min(self.input_read_s, other.input_read_s),
+            min(self.store_write_s, other.store_write_s),
+            min(self.load_read_s, other.load_read_s),
+            self.checked and other.checked,
+        )
+
 
 def throughput(
     bench: Bench, *, size: int = 16 << 20, reps: int = 5, overhead: float = 0.0
