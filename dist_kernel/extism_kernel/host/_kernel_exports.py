@@ -37,7 +37,7 @@ _VALTYPES = {
 
 
 def wasm_type(sig: FuncSig) -> wasmtime.FuncType:
-    """The wasmtime FuncType of a spec signature."""
+    """The wasmtime FuncType of a spec signature (not cached: wasmtime ties types to an engine)."""
     return wasmtime.FuncType(
         [_VALTYPES[t] for t in sig.param_types], [_VALTYPES[t] for t in sig.results]
     )
