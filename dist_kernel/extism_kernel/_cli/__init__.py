@@ -11,14 +11,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from extism_kernel._cli import abi_diff, call, check_kernel, check_plugin, info
+from extism_kernel._cli import abi_diff, call, check_kernel, check_plugin, conformance, info
 from extism_kernel._errors import ExtismKernelError, InvalidWasmError, UnreadableInputError
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_BAD_INPUT = 2
 
-COMMANDS = (info, check_kernel, check_plugin, abi_diff, call)
+COMMANDS = (info, check_kernel, check_plugin, abi_diff, call, conformance)
 
 
 def build_parser() -> argparse.ArgumentParser:
