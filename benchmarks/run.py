@@ -80,7 +80,7 @@ def machine() -> dict[str, str]:
             return "not installed"
 
     return {
-        "uname": " ".join(platform.uname()),
+        "uname": " ".join(part for part in platform.uname() if part),
         "nproc": nproc.strip(),
         "cpu": cpu,
         "python": platform.python_version(),
@@ -88,6 +88,19 @@ def machine() -> dict[str, str]:
         "extism": ver("extism"),
         "extism-sys": ver("extism-sys"),
     }
+
+
+def _git_head() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _fit_slope(n1: int, t1: float, n2: int, t2: float) -> float:
@@ -644,7 +657,11 @@ def markdown(rows: list[Row], meta: dict[str, Any], pngs: list[str]) -> str:
             " plots below."
         ),
         "",
-        f"Run: {meta['date']}, {meta['duration_s']:.0f} s, command `{meta['command']}`.",
+        (
+            f"Run: {meta['date']}, {meta['duration_s']:.0f} s, command `{meta['command']}`,"
+            f" commit {meta['commit']}, our kernel {meta['kernel']}"
+            f" (sha256 {meta['kernel_sha256'][:16]}…)."
+        ),
         (
             f"Machine: `{m['uname']}`, {m['nproc']} CPUs, {m['cpu']}; Python {m['python']},"
             f" wasmtime {m['wasmtime']}, extism {m['extism']} (extism-sys {m['extism-sys']})."
@@ -755,6 +772,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([COMMAND, *(argv if argv is not None else sys.argv[1:])]),
         "duration_s": time.perf_counter() - started,
         "machine": machine(),
+        "commit": _git_head(),
         "kernel": str(args.kernel) if args.kernel else "extism_kernel.kernel_bytes()",
         "kernel_sha256": hashlib.sha256(
             args.kernel.read_bytes() if args.kernel else extism_kernel.kernel_bytes()
