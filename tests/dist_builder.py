@@ -33,6 +33,11 @@ class Dists:
     wheel: Path
 
     @property
+    def epoch(self) -> str:
+        """The `SOURCE_DATE_EPOCH` this build used (the checkout may have new commits since)."""
+        return (self.source.parent / "source-date-epoch.txt").read_text(encoding="utf-8").strip()
+
+    @property
     def source_files(self) -> list[str]:
         """The files copied into `source` before the build (posix paths, sorted)."""
         text = (self.source.parent / "source-files.txt").read_text(encoding="utf-8")
@@ -105,9 +110,9 @@ def copy_source_tree(dest: Path, *, origin: Dists | None = None) -> Path:
     return dest
 
 
-def build(source: Path, outdir: Path, *args: str) -> None:
-    """`python -m build` (isolated, as in CI) with `SOURCE_DATE_EPOCH` of the last commit."""
-    env = {**os.environ, "SOURCE_DATE_EPOCH": source_date_epoch()}
+def build(source: Path, outdir: Path, *args: str, epoch: str) -> None:
+    """`python -m build` (isolated, as in CI) with the given `SOURCE_DATE_EPOCH`."""
+    env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
     env.pop("PYTHONPATH", None)
     proc = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "build", "--outdir", str(outdir), *args, str(source)],
@@ -122,10 +127,16 @@ def build(source: Path, outdir: Path, *args: str) -> None:
 
 
 def build_copy(root: Path, *, origin: Dists | None = None) -> Dists:
-    """Copy the source tree under `root`/src and build its sdist and wheel into `root`/dist."""
+    """Copy the source tree under `root`/src and build its sdist and wheel into `root`/dist.
+
+    `SOURCE_DATE_EPOCH` is the last commit's time, or with `origin` the one that build used:
+    both builds are of the same commit and the same files.
+    """
+    epoch = source_date_epoch() if origin is None else origin.epoch
     source = copy_source_tree(root / "src", origin=origin)
+    (root / "source-date-epoch.txt").write_text(f"{epoch}\n", encoding="utf-8")
     out = root / "dist"
-    build(source, out)
+    build(source, out, epoch=epoch)
     v = version()
     return Dists(
         source=source,

@@ -38,7 +38,6 @@ from dist_builder import (
     Dists,
     build,
     shared_build,
-    source_date_epoch,
     version,
 )
 
@@ -167,7 +166,7 @@ def test_wheel_sbom_lists_the_build_inputs(dists: Dists):
     assert bom["bomFormat"] == "CycloneDX"
     assert bom["specVersion"] == "1.6"
     assert bom["metadata"]["component"]["purl"] == f"pkg:pypi/extism-kernel@{version()}"
-    stamp = datetime.fromtimestamp(int(source_date_epoch()), tz=timezone.utc)
+    stamp = datetime.fromtimestamp(int(dists.epoch), tz=timezone.utc)
     assert bom["metadata"]["timestamp"] == stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     tools = {c["name"]: c for c in bom["metadata"]["tools"]["components"]}
     assert info["rustc"].split()[1] == tools["rustc"]["version"]
@@ -271,7 +270,7 @@ def test_sdist_rebuilds_the_same_wheel(dists: Dists, tmp_path: Path):
         tf.extractall(tmp_path / "unpacked", filter="data")
     (root,) = (tmp_path / "unpacked").iterdir()
     assert not (root / ".git").exists()
-    build(root, tmp_path / "out", "--wheel")
+    build(root, tmp_path / "out", "--wheel", epoch=dists.epoch)
     rebuilt = tmp_path / "out" / dists.wheel.name
     assert rebuilt.read_bytes() == dists.wheel.read_bytes()
 
