@@ -94,9 +94,7 @@ class KernelReport:
         return "\n".join(lines) + "\n"
 
 
-def _func_problems(
-    spec: AbiSpec, exports: dict[str, ExternDesc], *, strict: bool
-) -> list[Problem]:
+def _func_problems(spec: AbiSpec, exports: dict[str, ExternDesc], *, strict: bool) -> list[Problem]:
     problems = []
     for func in (*spec.functions, *spec.extensions):
         found = exports.get(func.name)
