@@ -5,9 +5,19 @@ from __future__ import annotations
 import threading
 import time
 
+import extism
 import pytest
 from extism_kernel.host import Plugin, PluginError, host_fn
+from extism_kernel.host._user_functions import HOST_FN_REGISTRY
 from host_plugins import KERNELS, plugin_wasm
+
+
+@pytest.fixture(autouse=True)
+def _restore_registry():
+    """`@host_fn` registers globally (as in the official SDK): undo each test's additions."""
+    before = list(HOST_FN_REGISTRY)
+    yield
+    HOST_FN_REGISTRY[:] = before
 
 
 @pytest.fixture(params=KERNELS)
@@ -130,3 +140,33 @@ def test_reentrant_call_is_refused(kernel):
     holder.append(plugin)
     with pytest.raises(PluginError, match="cannot make reentrant calls into plugin"):
         plugin.call("upper", b"x")
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    (tmp_path / "hello.txt").write_text("hi from a file")
+    return tmp_path
+
+
+def test_wasi_allowed_paths(kernel, data_dir):
+    plugin = Plugin(
+        manifest("wasi", allowed_paths={str(data_dir): "/data"}), kernel=kernel, wasi=True
+    )
+    assert plugin.call("read", "hello.txt") == b"hi from a file"
+    assert plugin.call("read", "missing.txt") == b"errno 44"  # noent
+    assert plugin.call("write", "out.txt") == b"errno 0"
+    assert (data_dir / "out.txt").read_text() == "written"
+
+
+def test_wasi_read_only_path(kernel, data_dir):
+    read_only = manifest("wasi", allowed_paths={f"ro:{data_dir}": "/data"})
+    plugin = Plugin(read_only, kernel=kernel, wasi=True)
+    assert plugin.call("read", "hello.txt") == b"hi from a file"
+    assert plugin.call("write", "out.txt") == b"errno 63"  # perm
+    assert not (data_dir / "out.txt").exists()
+    with extism.Plugin(read_only, wasi=True, functions=[]) as theirs:
+        assert bytes(theirs.call("write", "out.txt")) == b"errno 63"
+
+
+def test_wasi_without_allowed_paths(kernel):
+    assert Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True).call("read", "x") == b"errno 8"

@@ -6,7 +6,16 @@ import extism
 import pytest
 from extism_kernel import ValType
 from extism_kernel.host import CurrentPlugin, LinkError, Plugin, PluginError, Val, host_fn
+from extism_kernel.host._user_functions import HOST_FN_REGISTRY
 from host_plugins import KERNELS, plugin_wasm
+
+
+@pytest.fixture(autouse=True)
+def _restore_registry():
+    """`@host_fn` registers globally (as in the official SDK): undo each test's additions."""
+    before = list(HOST_FN_REGISTRY)
+    yield
+    HOST_FN_REGISTRY[:] = before
 
 
 @pytest.fixture(params=KERNELS)
@@ -137,3 +146,23 @@ def test_manifest_module_linked_by_name(kernel):
     assert Plugin(manifest, kernel=kernel, functions=[]).call("twice21") == b"42"
     with extism.Plugin(manifest, functions=[]) as theirs:
         assert bytes(theirs.call("twice21", b"")) == b"42"
+
+
+def test_user_function_cannot_add_a_kernel_module_name(kernel):
+    @host_fn(namespace="extism:host/env", name="no_such")
+    def extra(a: int) -> int:
+        return a
+
+    wat = """(module (import "extism:host/env" "no_such" (func (param i64) (result i64)))
+                     (func (export "f") (result i32) (i32.const 0)))"""
+    with pytest.raises(LinkError, match=r"`extism:host/env::no_such` .* is not provided"):
+        Plugin(wat.encode(), kernel=kernel, functions=[extra])
+
+
+def test_user_function_may_shadow_a_builtin(kernel):
+    @host_fn(namespace="extism:host/env", name="config_get")
+    def config_get(plugin: CurrentPlugin, key: int) -> int:
+        return plugin.write_bytes(b"shadowed " + plugin.read_bytes(key))
+
+    plugin = Plugin(plugin_wasm("config"), kernel=kernel, functions=[config_get])
+    assert plugin.call("get_config", "key") == b"shadowed key"

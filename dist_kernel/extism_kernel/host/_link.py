@@ -39,6 +39,8 @@ def providers(
     for name, func in spec.legacy_imports.items():
         out[spec.legacy.module, name] = ExternDesc(spec.legacy.module, name, "func", sig=func.sig)
     for namespace, name, params, results in user:
+        if namespace == spec.kernel_module and name not in spec.env_imports:
+            continue  # a user function may shadow a builtin, not add a name (as in Rust)
         sig = FuncSig(tuple((f"p{i}", t) for i, t in enumerate(params)), tuple(results))
         out[namespace, name] = ExternDesc(namespace, name, "func", sig=sig)
     for module_name, desc in modules.items():

@@ -80,9 +80,18 @@ def describe(module: wasmtime.Module, data: bytes) -> ModuleDesc:
 
 
 def trap_reason(message: str) -> str:
-    """The cause line of a wasmtime trap message (`wasm trap: ...`), without the backtrace."""
+    """The cause of a wasmtime error or trap message, without the wasm backtrace.
+
+    wasmtime prints `error while executing at wasm backtrace: ... Caused by: 0: <cause>`;
+    the first cause is kept (`wasm trap: wasm `unreachable` instruction executed`).
+    """
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "trap"
+    if "Caused by:" in lines:
+        causes = lines[lines.index("Caused by:") + 1 :]
+        if causes:
+            first = causes[0]
+            return first.split(": ", 1)[1] if first[:1].isdigit() and ": " in first else first
+    return lines[0] if lines else "trap"
 
 
 class Runtime:
@@ -263,6 +272,9 @@ def failure(name: str, exc: Exception, interrupt_reason: str) -> PluginError:
             return PluginError(interrupt_reason, function=name, code=TRAP_RC, kind="timeout")
         return PluginError(trap_reason(exc.message), function=name, code=TRAP_RC, kind="trap")
     if isinstance(exc, ExtismKernelError):
-        return PluginError(str(exc), function=name, code=HOST_RC, kind="host")
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return PluginError(first, function=name, code=HOST_RC, kind="host")
+        message = str(exc)
+    elif isinstance(exc, wasmtime.WasmtimeError):
+        message = trap_reason(str(exc))
+    else:  # a host function's own exception: its first line
+        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return PluginError(message, function=name, code=HOST_RC, kind="host")
