@@ -15,7 +15,8 @@ import pytest
 from ruamel.yaml import YAML
 
 REPO = Path(__file__).resolve().parent.parent
-WORKFLOWS = REPO / ".github" / "workflows"
+GITHUB = REPO / ".github"
+WORKFLOWS = GITHUB / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"uses: \S+@[0-9a-f]{40} # v\d+(\.\d+)*$")
@@ -67,9 +68,27 @@ def test_github_workflow_schema():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_zizmor_offline_has_no_high_or_medium_findings():
+def test_dependabot_schema():
     proc = subprocess.run(  # noqa: S603
-        [_tool("zizmor"), "--offline", "--format=json", str(WORKFLOWS)],
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.dependabot",
+            str(GITHUB / "dependabot.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_offline_has_no_high_or_medium_findings():
+    """Workflows and dependabot.yml: pinning, permissions, template injection, cooldowns, ..."""
+    proc = subprocess.run(  # noqa: S603
+        [_tool("zizmor"), "--offline", "--format=json", str(GITHUB)],
         capture_output=True,
         text=True,
         check=False,
