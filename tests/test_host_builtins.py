@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import http.server
 import json
 import logging
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import extism
+import extism_kernel.host
 import pytest
 from extism_kernel import load_abi
 from extism_kernel.host import Plugin, PluginError
@@ -253,3 +256,42 @@ def test_http_bad_request_json(kernel):
 )
 def test_allowed_hosts_globs(host, patterns, allowed):
     assert host_allowed(host, None if patterns is None else tuple(patterns)) is allowed
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("config_get", "(i64.const 12345)", "invalid handle offset for config key: 12345"),
+        ("var_get", "(i64.const 12345)", "invalid handle offset for var key: 12345"),
+        ("log_error", "(i64.const 12345)", "invalid handle offset for log message: 12345"),
+        (
+            "http_request",
+            "(i64.const 12345) (i64.const 0)",
+            "invalid handle offset for http request: 12345",
+        ),
+    ],
+)
+def test_bad_handles_fail_the_call(kernel, name, params, message):
+    spec = load_abi().env_imports[name].sig
+    sig = f"(param {' '.join(t.value for t in spec.param_types)})"
+    sig += f" (result {spec.results[0].value})" if spec.results else ""
+    drop = "drop" if spec.results else ""
+    wat = f"""(module (import "extism:host/env" "{name}" (func $f {sig}))
+                      (func (export "bad") (result i32) (call $f {params}) {drop} (i32.const 0)))"""
+    with pytest.raises(PluginError) as info:
+        Plugin(wat.encode(), kernel=kernel).call("bad")
+    assert (info.value.message, info.value.code, info.value.kind) == (message, -1, "host")
+
+
+def test_no_abi_name_is_a_string_literal_in_the_host():
+    """STYLE §9: ABI names come from abi.json, never typed as literals in the host's code."""
+    spec = load_abi()
+    names = set(spec.env_imports) | set(spec.legacy_imports)  # (`memory` is a manifest key too)
+    folder = Path(extism_kernel.host.__file__).parent
+    found = [
+        f"{path.name}:{node.lineno}: {node.value!r}"
+        for path in sorted(folder.glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value in names
+    ]
+    assert found == []
