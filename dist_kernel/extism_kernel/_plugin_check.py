@@ -249,6 +249,13 @@ def _classify_imports(
         else:
             desc = PluginImport(module, imp.name, imp.kind, imp.render_type())
             (wasi if module in WASI_MODULES else host).append(desc)
+            if module not in WASI_MODULES and imp.name in env:
+                subject = f"{module}::{imp.name}"
+                msg = (
+                    f"import `{subject}`: `{imp.name}` is an ABI function, which hosts provide"
+                    f" in `{spec.kernel_module}` (the host must provide this one itself)"
+                )
+                problems.append(Problem("warning", "misplaced-import", subject, msg))
             continue
         kernel.append(checked)
         if problem is not None:
