@@ -142,13 +142,16 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
     max_reps: int = 30,
     overhead: float = 0.0,
     shuffle: bool = True,
+    alloc_only: bool = False,
 ) -> LiveResult:
     """alloc n blocks (1..max_size B), `length` on each, `free` each, in a random order.
 
     Repeated on fresh instances until `budget_s` is spent (at least `min_reps`); the minimum of
     each phase is kept, minus the crossing overhead. `length` is repeated inside wasm so that one
-    timed call lasts long enough when n is small (it does not change state). `shuffle=False`
-    takes the blocks in allocation order instead of a random one.
+    timed call lasts long enough when n is small (it does not change state); the first sample
+    calibrates the repetitions and is dropped when they change. `shuffle=False` takes the blocks
+    in allocation order instead of a random one. `alloc_only` skips `length` and `free` (their
+    times are then 0): for a kernel whose `length`/`free` are too slow to run at this n.
     """
     if n > SLOTS_MAX:
         raise ValueError(f"n={n} exceeds the plugin's {SLOTS_MAX} slots")
@@ -158,10 +161,9 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
         rng.shuffle(order)
     lcg = Lcg(seed)
     expected = sum(lcg.size(max_size) for _ in range(n))
-    alloc_t: list[float] = []
-    length_t: list[float] = []
-    free_t: list[float] = []
+    times: dict[str, list[float]] = {"alloc": [], "length": [], "free": []}
     length_reps = 1
+    calibration = 0.0
     checked = True
     started = time.perf_counter()
     reps = 0
@@ -170,30 +172,28 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
         linked.write_order(order)
         linked.p("seed", seed)
         t, total = linked.timed("alloc_n", n, max_size)
-        alloc_t.append(t - overhead)
+        times["alloc"].append(t - overhead)
+        checked = checked and total == expected and linked.p("failed") == 0
+        reps += 1
+        if alloc_only:
+            continue
         linked.p("permute", n)
         t, lengths = linked.timed("length_n", n, length_reps)
-        length_t.append((t - overhead) / length_reps)
-        if reps == 0 and t < 0.005:  # aim at >= 5 ms per timed length call
+        checked = checked and lengths == expected * length_reps % U64
+        if reps == 1 and t < 0.005:  # aim at >= 5 ms per timed length call
+            calibration = t - overhead
             length_reps = max(1, min(1000, int(0.005 / max(t, 1e-7))))
+        else:
+            times["length"].append((t - overhead) / length_reps)
         t, _ = linked.timed("free_n", n)
-        free_t.append(t - overhead)
-        after = linked.p("length_n", n, 1)
-        ok = (
-            total == expected
-            and lengths == expected * (length_reps if reps else 1) % U64
-            and after == 0
-            and linked.p("failed") == 0
-        )
-        checked = checked and ok
-        reps += 1
-        if reps >= 1 and time.perf_counter() - started > budget_s * 20:
+        times["free"].append(t - overhead)
+        checked = checked and linked.p("length_n", n, 1) == 0
+        if time.perf_counter() - started > budget_s * 20:
             break
-    return LiveResult(n, min(alloc_t), min(length_t), min(free_t), reps, checked)
-
-
-def length_reps_sum(expected: int, reps: int) -> int:
-    return expected * reps % U64
+    if not times["length"] and not alloc_only:  # only the calibration sample: keep it
+        times["length"].append(calibration)
+    best = {phase: min(ts) if ts else 0.0 for phase, ts in times.items()}
+    return LiveResult(n, best["alloc"], best["length"], best["free"], reps, checked)
 
 
 @dataclass
