@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import http.server
 import json
 import logging
@@ -14,7 +15,7 @@ import extism
 import extism_kernel.host
 import pytest
 from extism_kernel import load_abi
-from extism_kernel.host import Plugin, PluginError
+from extism_kernel.host import ManifestError, Plugin, PluginError
 from extism_kernel.host._host_functions import BUILTINS, LOG_LEVEL_OFF, TRACE, host_allowed
 from host_plugins import KERNELS, plugin_wasm
 
@@ -138,6 +139,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._reply(200, b"hello from the server")
         elif self.path == "/big":
             self._reply(200, b"b" * 1000)
+        elif self.path == "/echo.wasm":
+            self._reply(200, plugin_wasm("echo"))
         elif self.path == "/header":
             self._reply(200, self.headers.get("X-Plugin", "").encode())
         else:
@@ -295,3 +298,12 @@ def test_no_abi_name_is_a_string_literal_in_the_host():
         if isinstance(node, ast.Constant) and node.value in names
     ]
     assert found == []
+
+
+def test_manifest_wasm_from_url(kernel, server):
+    wasm = plugin_wasm("echo")
+    source = {"url": f"{server}/echo.wasm", "hash": hashlib.sha256(wasm).hexdigest()}
+    plugin = Plugin({"wasm": [source]}, kernel=kernel)
+    assert plugin.call("echo", b"fetched") == b"fetched"
+    with pytest.raises(ManifestError, match="hash mismatch"):
+        Plugin({"wasm": [{**source, "hash": "0" * 64}]}, kernel=kernel)

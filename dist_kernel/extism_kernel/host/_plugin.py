@@ -148,6 +148,7 @@ class Plugin:
         """Release the store and the instances; later calls fail."""
         self._closed = True
         self._exports.clear()
+        self._session.close()
 
     def __enter__(self) -> Plugin:  # noqa: PYI034  # typing.Self needs Python 3.11
         """Use the plugin as a context manager; it is closed on exit."""

@@ -233,6 +233,10 @@ class Session:
         ctx = self._ctx
         return lambda: raw(ctx)
 
+    def close(self) -> None:
+        """Drop the main instance (the store goes when the plugin does)."""
+        self._instance = None
+
     def arm(self) -> None:
         """Let the next epoch increment interrupt the running wasm (before a call)."""
         self.store.set_epoch_deadline(1)
