@@ -48,14 +48,13 @@ pub fn entry(root: &Root, index: u32) -> &'static mut Entry {
     unsafe { &mut *(addr as *mut Entry) }
 }
 
-/// The bytes the table occupies, header included: `[lo, hi)`; `(0, 0)` before set-up.
-#[inline(always)]
-pub fn table_span(root: &Root) -> (u64, u64) {
-    if root.table == 0 {
-        return (0, 0);
-    }
-    let lo = root.table as u64 - HEADER as u64;
-    (lo, root.table as u64 + root.table_cap as u64 * ENTRY_SIZE as u64)
+/// Point the root at a table of `cap` entries at `table`, and record the private span it
+/// occupies (its header included) for the `load`/`store` checks.
+fn set_table(root: &mut Root, table: u64, cap: u32) {
+    root.table = table as u32;
+    root.table_cap = cap;
+    root.table_lo = table - HEADER as u64;
+    root.table_hi = table + cap as u64 * ENTRY_SIZE as u64;
 }
 
 /// Lay out an empty heap: one block holding the initial table.
@@ -65,8 +64,7 @@ pub fn init(root: &mut Root) {
     if !ensure_memory(table + bytes as u64) {
         core::arch::wasm32::unreachable();
     }
-    root.table = table as u32;
-    root.table_cap = TABLE_INITIAL;
+    set_table(root, table, TABLE_INITIAL);
     root.fresh = 1;
     root.top = table;
     let index = take_entry(root);
@@ -251,8 +249,7 @@ fn grow_table(root: &mut Root) -> bool {
     let old_table = root.table as u64;
     let new_table = entry(root, index).start as u64;
     unsafe { copy(old_table, new_table, old_cap as u64 * ENTRY_SIZE as u64) };
-    root.table = new_table as u32;
-    root.table_cap = old_cap * 2;
+    set_table(root, new_table, old_cap * 2);
     root.table_entry = index;
     entry(root, index).state = TABLE;
     free(root, old_entry);

@@ -42,7 +42,7 @@ mod handle;
 mod layout;
 mod root;
 
-use layout::{memory_end, read_u64, read_u8, write_u64, write_u8, heap_start, MAX_ALLOC};
+use layout::{heap_start, memory_end, read_u64, read_u8, write_u64, write_u8, MAX_ALLOC, NIL};
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
@@ -60,7 +60,7 @@ pub extern "C" fn alloc(n: u64) -> u64 {
     }
     let root = root::get();
     match allocator::alloc(root, n as u32) {
-        layout::NIL => 0,
+        NIL => 0,
         index => allocator::entry(root, index).start as u64,
     }
 }
@@ -72,7 +72,8 @@ pub extern "C" fn alloc(n: u64) -> u64 {
 #[no_mangle]
 pub extern "C" fn free(h: u64) {
     let root = root::peek();
-    if let Some(index) = handle::validate(root, h) {
+    let index = handle::validate(root, h);
+    if index != NIL {
         if h == root.input_offset {
             root.input_length = 0;
         }
@@ -85,8 +86,8 @@ pub extern "C" fn free(h: u64) {
 pub extern "C" fn length(h: u64) -> u64 {
     let root = root::peek();
     match handle::validate(root, h) {
-        Some(index) => allocator::entry(root, index).used as u64,
-        None => 0,
+        NIL => 0,
+        index => allocator::entry(root, index).used as u64,
     }
 }
 
@@ -99,7 +100,7 @@ pub extern "C" fn length_unsafe(h: u64) -> u64 {
 /// Read the byte at `p`; 0 when `p` is outside the heap or in kernel-private memory.
 #[no_mangle]
 pub extern "C" fn load_u8(p: u64) -> u32 {
-    if root::peek().is_addressable(p, 1) {
+    if root::peek().is_addressable_byte(p) {
         unsafe { read_u8(p) as u32 }
     } else {
         0
@@ -109,7 +110,7 @@ pub extern "C" fn load_u8(p: u64) -> u32 {
 /// Read the little-endian u64 at `p` (unaligned allowed); 0 when any byte is out of bounds.
 #[no_mangle]
 pub extern "C" fn load_u64(p: u64) -> u64 {
-    if root::peek().is_addressable(p, 8) {
+    if root::peek().is_addressable_u64(p) {
         unsafe { read_u64(p) }
     } else {
         0
@@ -119,7 +120,7 @@ pub extern "C" fn load_u64(p: u64) -> u64 {
 /// Write the low byte of `x` at `p`; a no-op outside the heap or in kernel-private memory.
 #[no_mangle]
 pub extern "C" fn store_u8(p: u64, x: u32) {
-    if root::peek().is_addressable(p, 1) {
+    if root::peek().is_addressable_byte(p) {
         unsafe { write_u8(p, x as u8) }
     }
 }
@@ -127,7 +128,7 @@ pub extern "C" fn store_u8(p: u64, x: u32) {
 /// Write `x` little-endian at `p` (unaligned allowed); a no-op when any byte is out of bounds.
 #[no_mangle]
 pub extern "C" fn store_u64(p: u64, x: u64) {
-    if root::peek().is_addressable(p, 8) {
+    if root::peek().is_addressable_u64(p) {
         unsafe { write_u64(p, x) }
     }
 }
@@ -215,7 +216,7 @@ pub extern "C" fn reset() {
 #[no_mangle]
 pub extern "C" fn error_set(h: u64) {
     let root = root::peek();
-    if h == 0 || handle::validate(root, h).is_some() {
+    if h == 0 || handle::validate(root, h) != NIL {
         root.error = h;
     }
 }

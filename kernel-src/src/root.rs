@@ -13,6 +13,9 @@ pub struct Root {
     pub table: u32,
     /// Entries the table has room for.
     pub table_cap: u32,
+    /// The table's bytes, header included: `[table_lo, table_hi)` is kernel-private.
+    pub table_lo: u64,
+    pub table_hi: u64,
     /// Entry of the block that holds the table itself.
     pub table_entry: u32,
     /// Next never-used table index; entries `[fresh, table_cap)` are free for the taking.
@@ -43,6 +46,8 @@ static mut ROOT: Root = Root {
     initialized: 0,
     table: 0,
     table_cap: 0,
+    table_lo: 0,
+    table_hi: 0,
     table_entry: 0,
     fresh: 0,
     spare: 0,
@@ -92,10 +97,21 @@ impl Root {
         self.is_public(start, len, self.top)
     }
 
-    /// True when `[start, start + len)` lies in the heap below the end of memory, outside the table.
+    /// True when `[p, p + 8)` lies in the heap below the end of memory, outside the table.
+    /// The hot path of `load_*`/`store_*`: four compares, no call.
     #[inline(always)]
-    pub fn is_addressable(&self, start: u64, len: u64) -> bool {
-        self.is_public(start, len, memory_end())
+    pub fn is_addressable_u64(&self, p: u64) -> bool {
+        const LEN: u64 = 8;
+        // memory_end() >= one page > LEN, so the subtraction cannot wrap.
+        p >= heap_start()
+            && p <= memory_end() - LEN
+            && (p + LEN <= self.table_lo || p >= self.table_hi)
+    }
+
+    /// True when the byte at `p` lies in the heap, outside the table (the cold `*_u8` path).
+    #[inline(always)]
+    pub fn is_addressable_byte(&self, p: u64) -> bool {
+        self.is_public(p, 1, memory_end())
     }
 
     /// True when `[start, start + len)` lies in `[heap_start, end)` and does not touch the table.
@@ -108,7 +124,6 @@ impl Root {
         if start < heap_start() || stop > end {
             return false;
         }
-        let (table_lo, table_hi) = allocator::table_span(self);
-        stop <= table_lo || start >= table_hi
+        stop <= self.table_lo || start >= self.table_hi
     }
 }
