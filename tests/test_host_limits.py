@@ -41,6 +41,15 @@ def test_timeout_stops_an_endless_plugin(kernel):
         plugin.call("loop_forever")
 
 
+def test_timeout_message_matches_official_sdk(kernel):
+    endless = manifest("loop", timeout_ms=50)
+    with extism.Plugin(endless, functions=[]) as theirs, pytest.raises(extism.Error) as info:
+        theirs.call("loop_forever", b"")
+    with pytest.raises(PluginError) as ours:
+        Plugin(endless, kernel=kernel).call("loop_forever")
+    assert str(ours.value) == str(info.value) == "timeout"
+
+
 def test_cancel_handle_from_another_thread(kernel):
     plugin = Plugin(plugin_wasm("loop"), kernel=kernel)
     handle = plugin.cancel_handle()
