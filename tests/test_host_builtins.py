@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import http.server
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,6 +141,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._reply(200, b"hello from the server")
         elif self.path == "/big":
             self._reply(200, b"b" * 1000)
+        elif self.path == "/slow":
+            time.sleep(1)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the host gave up
+                self._reply(200, b"too late")
         elif self.path == "/echo.wasm":
             self._reply(200, plugin_wasm("echo"))
         elif self.path == "/header":
@@ -307,3 +313,12 @@ def test_manifest_wasm_from_url(kernel, server):
     assert plugin.call("echo", b"fetched") == b"fetched"
     with pytest.raises(ManifestError, match="hash mismatch"):
         Plugin({"wasm": [{**source, "hash": "0" * 64}]}, kernel=kernel)
+
+
+def test_http_request_gets_the_remaining_timeout(kernel, server):
+    manifest = {"wasm": [{"data": plugin_wasm("http")}], "allowed_hosts": ["*"], "timeout_ms": 200}
+    plugin = Plugin(manifest, kernel=kernel)
+    with pytest.raises(PluginError, match=r"failed: .*timed out") as info:
+        plugin.call("fetch", request(f"{server}/slow"))
+    assert info.value.kind == "host"
+    assert plugin.call("fetch", request(f"{server}/hello")) == b"hello from the server"
