@@ -41,8 +41,6 @@ from dist_builder import (
     version,
 )
 
-pytestmark = pytest.mark.slow
-
 DIST_INFO_FILES = {  # besides the SBOMs, checked by their own test
     "METADATA",
     "WHEEL",
@@ -114,6 +112,7 @@ def _metadata(dists: Dists) -> Message:
     return Parser().parsestr(text)
 
 
+@pytest.mark.slow
 def test_dist_file_names(dists: Dists):
     v = version()
     assert sorted(p.name for p in dists.wheel.parent.iterdir()) == [
@@ -122,6 +121,7 @@ def test_dist_file_names(dists: Dists):
     ]
 
 
+@pytest.mark.slow
 def test_wheel_file_list_is_exact(dists: Dists):
     names = _wheel_names(dists)
     assert len(names) == len(set(names)), "duplicate entries in the wheel"
@@ -135,6 +135,7 @@ def test_wheel_file_list_is_exact(dists: Dists):
     assert {m for m in meta if m.startswith("sboms/")} == {"sboms/extism-kernel.cdx.json"}
 
 
+@pytest.mark.slow
 def test_nothing_from_tests_or_tooling_in_the_wheel(dists: Dists):
     leaks = [
         n
@@ -147,6 +148,7 @@ def test_nothing_from_tests_or_tooling_in_the_wheel(dists: Dists):
     assert leaks == []
 
 
+@pytest.mark.slow
 def test_wheel_kernel_matches_its_build_info(dists: Dists):
     with zipfile.ZipFile(dists.wheel) as zf:
         wasm = zf.read("extism_kernel/extism-kernel.wasm")
@@ -158,6 +160,7 @@ def test_wheel_kernel_matches_its_build_info(dists: Dists):
     assert wasm == dists.kernel.read_bytes()
 
 
+@pytest.mark.slow
 def test_wheel_sbom_lists_the_build_inputs(dists: Dists):
     """PEP 770: a CycloneDX SBOM of the kernel's build inputs in .dist-info/sboms/."""
     with zipfile.ZipFile(dists.wheel) as zf:
@@ -185,6 +188,7 @@ def test_wheel_sbom_lists_the_build_inputs(dists: Dists):
     assert crates == locked
 
 
+@pytest.mark.slow
 def test_wheel_metadata(dists: Dists):
     meta = _metadata(dists)
     assert meta["Name"] == "extism-kernel"
@@ -226,6 +230,7 @@ def test_wheel_metadata(dists: Dists):
     assert test_tools <= {name for name, _ in by_extra["test"]}
 
 
+@pytest.mark.slow
 def test_wheel_tag_and_entry_point(dists: Dists):
     with zipfile.ZipFile(dists.wheel) as zf:
         wheel = Parser().parsestr(zf.read(f"{_dist_info(dists)}/WHEEL").decode())
@@ -242,6 +247,7 @@ def test_wheel_tag_and_entry_point(dists: Dists):
     ]
 
 
+@pytest.mark.slow
 def test_sdist_file_list_is_exact(dists: Dists):
     prefix = f"extism_kernel-{version()}/"
     names = _sdist_names(dists)
@@ -264,6 +270,7 @@ def test_sdist_file_list_is_exact(dists: Dists):
     assert {f.split("/")[0] for f in files if "/" in f} == {"dist_kernel", "kernel-src", "tooling"}
 
 
+@pytest.mark.slow
 def test_sdist_rebuilds_the_same_wheel(dists: Dists, tmp_path: Path):
     """Unpack the sdist (no git, no target/) and build a wheel from it: same bytes."""
     with tarfile.open(dists.sdist) as tf:
@@ -286,6 +293,7 @@ def _tool(name: str) -> str:
     return found
 
 
+@pytest.mark.slow
 def test_twine_check_strict(dists: Dists):
     proc = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "twine", "check", "--strict", str(dists.sdist), str(dists.wheel)],
@@ -296,6 +304,7 @@ def test_twine_check_strict(dists: Dists):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_check_wheel_contents(dists: Dists):
     proc = subprocess.run(  # noqa: S603
         [_tool("check-wheel-contents"), str(dists.wheel)],
