@@ -179,3 +179,18 @@ def test_wasi_read_only_path(kernel, data_dir):
 
 def test_wasi_without_allowed_paths(kernel):
     assert Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True).call("read", "x") == b"errno 8"
+
+
+def test_calls_from_several_threads_are_serialised(kernel):
+    plugin = Plugin(plugin_wasm("echo"), kernel=kernel)
+    results: dict[int, list[bytes]] = {}
+
+    def work(n: int) -> None:
+        results[n] = [plugin.call("echo", f"thread {n} call {i}") for i in range(50)]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == {n: [f"thread {n} call {i}".encode() for i in range(50)] for n in range(4)}
