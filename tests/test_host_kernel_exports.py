@@ -11,7 +11,16 @@ from extism_kernel.host import PluginError
 from extism_kernel.host._kernel_exports import KernelExports
 from host_plugins import KERNELS
 
-HELPERS = {"enter", "leave", "read", "write", "read_block", "new_block"}
+HELPERS = {
+    "enter",
+    "leave",
+    "read",
+    "write",
+    "read_block",
+    "new_block",
+    "call_start",
+    "call_result",
+}
 
 
 @pytest.fixture(params=KERNELS)
@@ -29,6 +38,25 @@ def test_methods_are_the_spec_exports():
         n for n, _ in inspect.getmembers(KernelExports, inspect.isfunction) if not n.startswith("_")
     }
     assert methods - HELPERS == set(load_abi().function_names)
+
+
+def test_fast_calls_only_on_kernels_with_the_extensions(kernel, request):
+    assert kernel.fast_calls is (request.node.callspec.params["kernel"] == "ours")
+
+
+def test_call_protocol_is_the_same_with_and_without_extensions(kernel):
+    handle = kernel.call_start(5)
+    kernel.write(handle, b"hello")
+    assert (kernel.input_offset(), kernel.input_length()) == (handle, 5)
+    out = kernel.new_block(b"out!")
+    kernel.output_set(out, 4)
+    assert kernel.call_result() == (0, out, 4)
+    err = kernel.new_block(b"boom")
+    kernel.error_set(err)
+    assert kernel.call_result() == (err, out, 4)
+    assert kernel.call_start(0) == 0
+    assert kernel.call_result() == (0, 0, 0)
+    assert kernel.length(handle) == 0
 
 
 @pytest.mark.parametrize("func", load_abi().functions, ids=lambda f: f.name)

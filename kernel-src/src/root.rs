@@ -103,9 +103,13 @@ impl Root {
     pub fn is_addressable_u64(&self, p: u64) -> bool {
         const LEN: u64 = 8;
         // memory_end() >= one page > LEN, so the subtraction cannot wrap.
-        p >= heap_start()
-            && p <= memory_end() - LEN
-            && (p + LEN <= self.table_lo || p >= self.table_hi)
+        // Both tests are one wrapping subtraction and one unsigned compare each:
+        // [p, p + 8) starts in the heap and ends in memory, and misses [table_lo, table_hi).
+        let heap = heap_start();
+        let in_heap = p.wrapping_sub(heap) <= memory_end() - LEN - heap;
+        let guard = self.table_lo.wrapping_sub(LEN - 1);
+        let off_table = p.wrapping_sub(guard) >= self.table_hi - guard;
+        in_heap & off_table
     }
 
     /// True when the byte at `p` lies in the heap, outside the table (the cold `*_u8` path).

@@ -181,15 +181,13 @@ class Plugin:
     def _call_sequence(self, name: str, export: Callable[[], int], data: bytes) -> bytes:
         """Run one call through the kernel; the only place that knows the call protocol."""
         kernel = self._session.kernel
-        kernel.reset()
-        if data:
-            handle = kernel.alloc(len(data))
-            if not handle:
-                raise PluginError("oom", function=name, kind="oom")
-            kernel.write(handle, data)
-            kernel.input_set(handle, len(data))
+        try:
+            handle = kernel.call_start(len(data))
+        except PluginError:
+            raise PluginError("oom", function=name, kind="oom") from None
+        kernel.write(handle, data)
         rc, failed = self._run(name, export)
-        error = kernel.error_get()
+        error, offset, length = kernel.call_result()
         if error:
             message = kernel.read_block(error)
             if message:
@@ -201,8 +199,7 @@ class Plugin:
         if rc:
             msg = f"function `{name}` returned non-zero exit code {rc}"
             raise PluginError(msg, function=name, code=rc, kind="code")
-        length = kernel.output_length()
-        return kernel.read(kernel.output_offset(), length) if length else b""
+        return kernel.read(offset, length) if length else b""
 
     def _run(self, name: str, export: Callable[[], int]) -> tuple[int, PluginError | None]:
         """Call the export under the timeout; return (rc, failure) instead of raising."""
