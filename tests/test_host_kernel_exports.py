@@ -9,13 +9,10 @@ import wasmtime
 from extism_kernel import AbiMismatchError, load_abi
 from extism_kernel.host import PluginError
 from extism_kernel.host._kernel_exports import KernelExports
+from extism_kernel.host._runtime_api import new_runtime
 from host_plugins import KERNELS
 
 HELPERS = {
-    "enter",
-    "leave",
-    "read",
-    "write",
     "read_block",
     "new_block",
     "call_start",
@@ -28,9 +25,8 @@ def kernel(
     request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
 ) -> KernelExports:
     wasm = kernel_wasm if request.param == "ours" else official_kernel_wasm
-    store = wasmtime.Store()
-    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wasm), [])
-    return KernelExports(store, instance)
+    runtime = new_runtime("wasmtime")
+    return KernelExports(runtime.new_store(runtime.compile(wasm, "kernel"), memory_cap=None).kernel)
 
 
 def test_methods_are_the_spec_exports():
@@ -109,11 +105,11 @@ def test_read_out_of_bounds_is_an_error(kernel):
 
 
 def test_kernel_missing_an_export_fails_at_link_time():
-    store = wasmtime.Store()
     wat = """(module (memory (export "memory") 1)
                        (func (export "alloc") (param i32) (result i64) (i64.const 0)))"""
-    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wat), [])
+    runtime = new_runtime("wasmtime")
+    store = runtime.new_store(runtime.compile(wasmtime.wat2wasm(wat), "kernel"), memory_cap=None)
     with pytest.raises(AbiMismatchError) as info:
-        KernelExports(store, instance)
+        KernelExports(store.kernel)
     assert "export `alloc`: expected (i64) -> i64 but found (i32) -> i64" in info.value.problems
     assert "export `free`: expected func (i64) -> () but found nothing" in info.value.problems

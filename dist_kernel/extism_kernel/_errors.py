@@ -49,6 +49,19 @@ class LinkError(ExtismKernelError):
     """A plugin import that nobody provides, or provides with another type."""
 
 
+class UnsupportedFeatureError(ExtismKernelError):
+    """The chosen runtime lacks a feature the plugin asked for (timeouts, WASI, ...).
+
+    `runtime` names the runtime and `feature` the missing capability; a feature is never
+    silently ignored.
+    """
+
+    def __init__(self, message: str, *, runtime: str, feature: str) -> None:
+        self.runtime = runtime
+        self.feature = feature
+        super().__init__(message)
+
+
 class HostFunctionError(ExtismKernelError):
     """A host function refused its arguments; the call then fails with this message."""
 

@@ -1,4 +1,4 @@
-"""The reference host: run Extism plugins on the kernel, from Python, on wasmtime.
+"""The reference host: run Extism plugins on the kernel, from Python, on wasmtime or pywasm.
 
     >>> from extism_kernel.host import Plugin
     >>> with Plugin(open("count_vowels.wasm", "rb").read()) as plugin:
@@ -11,7 +11,12 @@ follows the official `extism` Python SDK (Plugin, host_fn, CurrentPlugin, Manife
 
 from __future__ import annotations
 
-from extism_kernel._errors import LinkError, ManifestError, PluginError
+from extism_kernel._errors import (
+    LinkError,
+    ManifestError,
+    PluginError,
+    UnsupportedFeatureError,
+)
 from extism_kernel.host._manifest import Manifest, MemoryLimits, WasmSource
 from extism_kernel.host._plugin import CancelHandle, Plugin
 from extism_kernel.host._user_functions import CurrentPlugin, HostFunction, Val, host_fn
@@ -26,6 +31,7 @@ __all__ = [
     "MemoryLimits",
     "Plugin",
     "PluginError",
+    "UnsupportedFeatureError",
     "Val",
     "WasmSource",
     "host_fn",

@@ -1,150 +1,35 @@
 """The kernel instance's exports, bound by their ABI spec names and type-checked at link time.
 
-This module and `_plugin.py` are the only wasmtime-specific code of the host. Every kernel
-function is bound once, checked against `abi.json`, and then called through wasmtime's unchecked
-entry point (`wasmtime_func_call_unchecked`) with a preallocated argument buffer: the link-time
-type check is what makes that safe, and it cuts a host->kernel crossing from about 9 us
-(`Func.__call__` re-reads the type and converts every value) to about 1 us.
-
-Inside a host function the kernel must be called through the wasmtime `Caller`, not the store:
-`enter(caller)` / `leave(token)` swap the context used by every method.
+Runtime-neutral: the runtime's `KernelInstance` (see `_runtime_api.py`) describes the exports
+and hands out fast, unchecked callers of them; this class checks every export the spec lists
+against `abi.json` once, so a bad kernel fails at link time, and then gives one typed method per
+export plus the call protocol's two halves (`call_start`, `call_result`) and block helpers.
 """
 
 from __future__ import annotations
 
-import ctypes
 import struct
-from collections.abc import Callable
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 
-import wasmtime
-from wasmtime import _bindings as ffi
-from wasmtime._func import maybe_raise_last_exn
-
-from extism_kernel._abi import AbiSpec, FuncSig, ValType, load_abi
+from extism_kernel._abi import AbiSpec, load_abi
 from extism_kernel._errors import AbiMismatchError, PluginError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable
+
+    from extism_kernel._wasm import ExternDesc
+    from extism_kernel.host._runtime_api import KernelInstance
 
 U64 = (1 << 64) - 1
 # The `call_state` record: input offset, input length, output offset, output length, error.
 _CALL_STATE = struct.Struct("<5Q")
-_VALTYPES = {
-    ValType.I32: wasmtime.ValType.i32(),
-    ValType.I64: wasmtime.ValType.i64(),
-    ValType.F32: wasmtime.ValType.f32(),
-    ValType.F64: wasmtime.ValType.f64(),
-}
 
 
-def wasm_type(sig: FuncSig) -> wasmtime.FuncType:
-    """The wasmtime FuncType of a spec signature (not cached: wasmtime ties types to an engine)."""
-    return wasmtime.FuncType(
-        [_VALTYPES[t] for t in sig.param_types], [_VALTYPES[t] for t in sig.results]
-    )
-
-
-def same_type(found: wasmtime.FuncType, sig: FuncSig) -> bool:
-    """Whether a wasmtime FuncType equals a spec signature."""
-    want = wasm_type(sig)
-    return list(found.params) == list(want.params) and list(found.results) == list(want.results)
-
-
-def render_type(ty: wasmtime.FuncType) -> str:
-    """A wasmtime FuncType as messages show it, e.g. `(i64) -> i64`."""
-    params = ", ".join(str(t) for t in ty.params)
-    results = ", ".join(str(t) for t in ty.results) or "()"
-    return f"({params}) -> {results}"
-
-
-# Our own handles on two C functions (`dll[...]` makes new function objects, so wasmtime-py's own
-# prototypes are untouched): no argument conversion, results as plain ints.
-_DLL: Any = ffi.dll  # type: ignore[attr-defined]
-_CALL_UNCHECKED = _DLL["wasmtime_func_call_unchecked"]
-_CALL_UNCHECKED.argtypes = None
-_CALL_UNCHECKED.restype = ctypes.c_void_p
-_MEMORY_DATA = _DLL["wasmtime_memory_data"]
-_MEMORY_DATA.argtypes = None
-_MEMORY_DATA.restype = ctypes.c_void_p
-_MEMORY_SIZE = _DLL["wasmtime_memory_data_size"]
-_MEMORY_SIZE.argtypes = None
-_MEMORY_SIZE.restype = ctypes.c_size_t
-
-
-def _raise(error: int | None, trap: ctypes.c_void_p) -> NoReturn:
-    """Raise what a failed unchecked call left: a host function's exception, an error or a trap."""
-    trap_ptr, trap.value = trap.value, None
-    try:
-        maybe_raise_last_exn()  # a Python exception raised by a host function, unchanged
-    finally:
-        if error:
-            exc: Exception = wasmtime.WasmtimeError._from_ptr(  # noqa: SLF001
-                ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t))
-            )
-        else:
-            exc = wasmtime.Trap._from_ptr(  # noqa: SLF001
-                ctypes.cast(trap_ptr or 0, ctypes.POINTER(ffi.wasm_trap_t))
-            )
-    raise exc
-
-
-def bind_raw(  # noqa: C901  # specialised by arity on purpose: one Python frame a call
-    func: wasmtime.Func, nparams: int, results: tuple[ValType, ...]
-) -> Callable[..., int]:
-    """A caller of `func` without per-call type checks: only for link-time-checked types.
-
-    The returned function takes the store context and the integer parameters, and returns the
-    result as an unsigned integer (handles are u64 in the ABI), a signed i32, or 0 when the
-    function has no result. Raises `wasmtime.Trap` (or the host function's own exception).
-    """
-    ref = ctypes.byref(func._func)  # noqa: SLF001
-    nslots = ctypes.c_size_t(max(nparams, len(results), 1))
-    slots = (ffi.wasmtime_val_raw_t * nslots.value)()
-    first = slots[0]
-    second = slots[1] if nslots.value > 1 else first
-    trap = ctypes.c_void_p()
-    trap_ref = ctypes.byref(trap)
-    signed = bool(results) and results[0] is ValType.I32
-
-    def result() -> int:
-        if not results:
-            return 0
-        return int(first.i32) if signed else first.i64 & U64
-
-    if nparams == 0:
-
-        def call0(ctx: object) -> int:
-            error = _CALL_UNCHECKED(ctx, ref, slots, nslots, trap_ref)
-            if error or trap.value:
-                _raise(error, trap)
-            return result()
-
-        call0.__wasm_func__ = func  # type: ignore[attr-defined]  # keeps the Func alive
-        return call0
-    if nparams == 1:
-
-        def call1(ctx: object, a: int) -> int:
-            first.i64 = a
-            error = _CALL_UNCHECKED(ctx, ref, slots, nslots, trap_ref)
-            if error or trap.value:
-                _raise(error, trap)
-            return result()
-
-        call1.__wasm_func__ = func  # type: ignore[attr-defined]
-        return call1
-
-    def call2(ctx: object, a: int, b: int) -> int:
-        first.i64 = a
-        second.i64 = b
-        error = _CALL_UNCHECKED(ctx, ref, slots, nslots, trap_ref)
-        if error or trap.value:
-            _raise(error, trap)
-        return result()
-
-    call2.__wasm_func__ = func  # type: ignore[attr-defined]
-    return call2
+def _found(item: ExternDesc | None) -> str:
+    if item is None:
+        return "nothing"
+    return item.render_type() if item.kind == "func" else item.kind
 
 
 class KernelExports:
@@ -154,56 +39,47 @@ class KernelExports:
     another type, so a bad kernel fails at link time, never in the middle of a call.
     """
 
-    def __init__(
-        self, store: wasmtime.Store, instance: wasmtime.Instance, spec: AbiSpec | None = None
-    ) -> None:
+    def __init__(self, instance: KernelInstance, spec: AbiSpec | None = None) -> None:
         spec = spec or load_abi()
-        exports = instance.exports(store)
-        names = set(exports)
+        exports = instance.exports()
         problems: list[str] = []
-        funcs: dict[str, wasmtime.Func] = {}
+        fns = {}
         for func in spec.functions:
-            item = exports[func.name] if func.name in names else None
-            if not isinstance(item, wasmtime.Func):
+            item = exports.get(func.name)
+            if item is None or item.kind != "func":
                 problems.append(
-                    f"export `{func.name}`: expected func {func.sig} but found "
-                    f"{'nothing' if item is None else type(item).__name__.lower()}"
+                    f"export `{func.name}`: expected func {func.sig} but found {_found(item)}"
                 )
                 continue
-            found = item.type(store)
-            if not same_type(found, func.sig):
-                problems.append(
-                    f"export `{func.name}`: expected {func.sig} but found {render_type(found)}"
-                )
+            assert item.sig is not None  # a func export always has a signature
+            if (item.sig.param_types, item.sig.results) != (func.sig.param_types, func.sig.results):
+                problems.append(f"export `{func.name}`: expected {func.sig} but found {item.sig}")
                 continue
-            funcs[func.name] = item
-        memory = exports[spec.memory.name] if spec.memory.name in names else None
-        if not isinstance(memory, wasmtime.Memory):
+            fns[func.name] = instance.function(func.name, func.sig)
+        memory = exports.get(spec.memory.name)
+        if memory is None or memory.kind != "memory":
             problems.append(f"export `{spec.memory.name}`: expected memory but found nothing")
         extensions = {}
         for func in spec.extensions:  # ours only: used when present with the spec's type
-            item = exports[func.name] if func.name in names else None
-            if isinstance(item, wasmtime.Func) and same_type(item.type(store), func.sig):
-                extensions[func.name] = bind_raw(item, len(func.sig.params), func.sig.results)
+            item = exports.get(func.name)
+            if (
+                item is not None
+                and item.sig is not None
+                and (item.sig.param_types, item.sig.results)
+                == (func.sig.param_types, func.sig.results)
+            ):
+                extensions[func.name] = instance.function(func.name, func.sig)
         if problems:
             raise AbiMismatchError("kernel", problems)
-        assert isinstance(memory, wasmtime.Memory)  # for mypy; checked above
-        self.funcs: Mapping[str, wasmtime.Func] = funcs
-        self.memory = memory
-        self._memory_ref = ctypes.byref(memory._memory)  # noqa: SLF001
-        by_name = {f.name: f for f in spec.functions}
-        self._fn = SimpleNamespace(
-            **{
-                name: bind_raw(func, len(by_name[name].sig.params), by_name[name].sig.results)
-                for name, func in funcs.items()
-            }
-        )
-        self._store = store  # the raw context pointer below is only valid while the store lives
-        self._ctx: Any = store._context()  # noqa: SLF001
+        self.instance = instance
+        self._fn = SimpleNamespace(**fns)
+        # bound methods of the instance, stored as attributes: no extra Python frame a call
+        self.read: Callable[[int, int], bytes] = instance.read
+        self.write: Callable[[int, bytes], None] = instance.write
         # With both extensions a call costs two crossings instead of seven (see call_start).
         self._ext = SimpleNamespace(**extensions)
         self.fast_calls = len(extensions) == len(spec.extensions)
-        self._state_address = self._ext.call_state(self._ctx) if self.fast_calls else 0
+        self._state_address = self._ext.call_state() if self.fast_calls else 0
 
     # the call protocol -------------------------------------------------------------------------
     def call_start(self, n: int) -> int:
@@ -213,7 +89,7 @@ class KernelExports:
         and `input_set`. Raises `PluginError` (`oom`) when the block cannot be allocated.
         """
         if self.fast_calls:
-            handle = self._ext.begin_call(self._ctx, n)
+            handle = self._ext.begin_call(n)
         else:
             self.reset()
             handle = self.alloc(n) if n else 0
@@ -235,44 +111,7 @@ class KernelExports:
             return error, offset, length
         return self.error_get(), self.output_offset(), self.output_length()
 
-    # context switching -------------------------------------------------------------------
-    def enter(self, caller: wasmtime.Caller) -> object:
-        """Call the kernel through `caller` until `leave(token)`; return the token."""
-        token = self._ctx
-        self._ctx = caller._context()  # noqa: SLF001
-        return token
-
-    def leave(self, token: object) -> None:
-        """Restore the context that `enter` replaced."""
-        self._ctx = token
-
-    # raw memory ----------------------------------------------------------------------------
-    def _base(self) -> tuple[int, int]:
-        return _MEMORY_DATA(self._ctx, self._memory_ref) or 0, _MEMORY_SIZE(
-            self._ctx, self._memory_ref
-        )
-
-    def read(self, offset: int, n: int) -> bytes:
-        """Copy `n` bytes of kernel memory at `offset`; raise `PluginError` when out of bounds."""
-        if n <= 0:
-            return b""
-        base, size = self._base()
-        if offset < 0 or offset + n > size:
-            msg = f"kernel memory: range {offset}+{n} is outside the {size}-byte memory"
-            raise PluginError(msg)
-        return ctypes.string_at(base + offset, n)
-
-    def write(self, offset: int, data: bytes) -> None:
-        """Copy `data` into kernel memory at `offset`; raise `PluginError` when out of bounds."""
-        n = len(data)
-        if not n:
-            return
-        base, size = self._base()
-        if offset < 0 or offset + n > size:
-            msg = f"kernel memory: range {offset}+{n} is outside the {size}-byte memory"
-            raise PluginError(msg)
-        ctypes.memmove(base + offset, data, n)
-
+    # blocks ------------------------------------------------------------------------------------
     def read_block(self, handle: int) -> bytes:
         """The bytes of the live block `handle` (empty for 0 or a handle that is no block)."""
         return self.read(handle, self.length(handle)) if handle else b""
@@ -294,80 +133,80 @@ class KernelExports:
     # one typed method per spec export --------------------------------------------------------
     def alloc(self, n: int) -> int:
         """New block of `n` bytes; 0 when n is 0 or out of memory. The caller owns it."""
-        return self._fn.alloc(self._ctx, n)  # type: ignore[no-any-return]
+        return self._fn.alloc(n)  # type: ignore[no-any-return]
 
     def free(self, handle: int) -> None:
         """Release the block at `handle`; ends the caller's ownership."""
-        self._fn.free(self._ctx, handle)
+        self._fn.free(handle)
 
     def length(self, handle: int) -> int:
         """Used length of the live block at `handle`, 0 when it is not one."""
-        return self._fn.length(self._ctx, handle)  # type: ignore[no-any-return]
+        return self._fn.length(handle)  # type: ignore[no-any-return]
 
     def length_unsafe(self, handle: int) -> int:
         """Used length of the block at `handle` (the reference kernel skips validation)."""
-        return self._fn.length_unsafe(self._ctx, handle)  # type: ignore[no-any-return]
+        return self._fn.length_unsafe(handle)  # type: ignore[no-any-return]
 
     def load_u8(self, addr: int) -> int:
         """The byte at `addr`, 0 when out of bounds."""
-        return self._fn.load_u8(self._ctx, addr)  # type: ignore[no-any-return]
+        return self._fn.load_u8(addr)  # type: ignore[no-any-return]
 
     def load_u64(self, addr: int) -> int:
         """The little-endian u64 at `addr`, 0 when out of bounds."""
-        return self._fn.load_u64(self._ctx, addr)  # type: ignore[no-any-return]
+        return self._fn.load_u64(addr)  # type: ignore[no-any-return]
 
     def store_u8(self, addr: int, value: int) -> None:
         """Write the low byte of `value` at `addr`; no-op when out of bounds."""
-        self._fn.store_u8(self._ctx, addr, value & 0xFF)
+        self._fn.store_u8(addr, value & 0xFF)
 
     def store_u64(self, addr: int, value: int) -> None:
         """Write `value` as a little-endian u64 at `addr`; no-op when out of bounds."""
-        self._fn.store_u64(self._ctx, addr, value & U64)
+        self._fn.store_u64(addr, value & U64)
 
     def input_set(self, handle: int, n: int) -> None:
         """Mark block `handle` of `n` bytes as the call's input; the kernel takes ownership."""
-        self._fn.input_set(self._ctx, handle, n)
+        self._fn.input_set(handle, n)
 
     def input_load_u8(self, offset: int) -> int:
         """The input byte at `offset`, 0 past the end."""
-        return self._fn.input_load_u8(self._ctx, offset)  # type: ignore[no-any-return]
+        return self._fn.input_load_u8(offset)  # type: ignore[no-any-return]
 
     def input_load_u64(self, offset: int) -> int:
         """The input u64 at `offset`, 0 past the end."""
-        return self._fn.input_load_u64(self._ctx, offset)  # type: ignore[no-any-return]
+        return self._fn.input_load_u64(offset)  # type: ignore[no-any-return]
 
     def input_length(self) -> int:
         """Length of the call's input."""
-        return self._fn.input_length(self._ctx)  # type: ignore[no-any-return]
+        return self._fn.input_length()  # type: ignore[no-any-return]
 
     def input_offset(self) -> int:
         """Handle of the call's input."""
-        return self._fn.input_offset(self._ctx)  # type: ignore[no-any-return]
+        return self._fn.input_offset()  # type: ignore[no-any-return]
 
     def output_set(self, handle: int, n: int) -> None:
         """Mark `n` bytes at `handle` as the call's output; the kernel takes ownership."""
-        self._fn.output_set(self._ctx, handle, n)
+        self._fn.output_set(handle, n)
 
     def output_length(self) -> int:
         """Length of the call's output."""
-        return self._fn.output_length(self._ctx)  # type: ignore[no-any-return]
+        return self._fn.output_length()  # type: ignore[no-any-return]
 
     def output_offset(self) -> int:
         """Handle of the call's output."""
-        return self._fn.output_offset(self._ctx)  # type: ignore[no-any-return]
+        return self._fn.output_offset()  # type: ignore[no-any-return]
 
     def reset(self) -> None:
         """Forget every allocation, the input, the output and the error."""
-        self._fn.reset(self._ctx)
+        self._fn.reset()
 
     def error_set(self, handle: int) -> None:
         """Set the error message block (0 clears it); the kernel takes ownership."""
-        self._fn.error_set(self._ctx, handle)
+        self._fn.error_set(handle)
 
     def error_get(self) -> int:
         """The error message handle, 0 when none is set."""
-        return self._fn.error_get(self._ctx)  # type: ignore[no-any-return]
+        return self._fn.error_get()  # type: ignore[no-any-return]
 
     def memory_bytes(self) -> int:
         """Bytes managed by the kernel's allocator."""
-        return self._fn.memory_bytes(self._ctx)  # type: ignore[no-any-return]
+        return self._fn.memory_bytes()  # type: ignore[no-any-return]

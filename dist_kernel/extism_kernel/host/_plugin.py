@@ -1,9 +1,10 @@
 """`Plugin`: run an Extism plugin on the kernel as Extism 1.x hosts do; the public API.
 
-The engine work (compile, link, instantiate, call) is in `_runtime.py`; this module holds the
-plugin's lifetime (manifest, host state, timeouts, cancellation, reentrancy) and, in
-`_call_sequence`, the whole per-call protocol in one place: reset -> alloc + write input ->
-input_set -> call -> error_get -> output_offset/output_length -> copy the output out.
+The engine work (compile, link, instantiate, call) is behind `_runtime_api.py`, the linking in
+`_session.py`; this module holds the plugin's lifetime (manifest, host state, timeouts,
+cancellation, reentrancy) and, in `_call_sequence`, the whole per-call protocol in one place:
+reset -> alloc + write input -> input_set -> call -> error_get -> output_offset/output_length ->
+copy the output out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from extism_kernel._kernel import kernel_bytes
 from extism_kernel.host._host_functions import HostEnv
 from extism_kernel.host._link import check_imports, link_order, providers
 from extism_kernel.host._manifest import MAIN_MODULE, load_manifest
-from extism_kernel.host._runtime import HOST_RC, PAGE, Runtime, Session, exit_code, failure
+from extism_kernel.host._runtime_api import DEFAULT_RUNTIME, Feature, new_runtime, require
+from extism_kernel.host._session import HOST_RC, PAGE, Session, exit_code, failure, memory_minimum
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY, HostFunction
 
 COMMAND_START = "_start"  # after a call to it, Extism rebuilds the store
@@ -44,7 +46,8 @@ class Plugin:
     `Manifest`. `config` is merged over the manifest's config. `functions` are the user host
     functions (default: every `@host_fn`). Raises `ManifestError` for a bad manifest,
     `LinkError` for an import nobody provides, `AbiMismatchError` for a kernel that does not
-    match the ABI spec.
+    match the ABI spec. `runtime` is `wasmtime` (default) or `pywasm` (pure Python, slow); a
+    feature the runtime lacks (a timeout, WASI, ...) raises `UnsupportedFeatureError`.
     """
 
     def __init__(  # noqa: PLR0913
@@ -57,14 +60,24 @@ class Plugin:
         kernel: bytes | None = None,
         http_response_headers: bool = False,
         logger: logging.Logger | None = None,
+        runtime: str = DEFAULT_RUNTIME,
     ) -> None:
         self.id = uuid.uuid4()
         self._spec = load_abi()
         self._manifest = load_manifest(plugin).with_config(config)
         self._wasi = wasi
         self._functions = list(HOST_FN_REGISTRY if functions is None else functions)
-        self._runtime = Runtime(kernel or kernel_bytes(), self._manifest.named_modules())
-        descs = self._runtime.descs
+        self._runtime = rt = new_runtime(runtime)
+        if self._manifest.timeout_ms is not None:
+            require(rt, Feature.INTERRUPT)
+        named = self._manifest.named_modules()
+        self._compiled = {n: rt.compile(s.data, s.origin) for n, s in named}
+        descs = {n: rt.describe(self._compiled[n], s.data) for n, s in named}
+        kernel = kernel or kernel_bytes()
+        self._compiled[""] = rt.compile(kernel, "kernel")
+        self._memory_minimum = memory_minimum(
+            [*descs.values(), rt.describe(self._compiled[""], kernel)]
+        )
         user = [(f.namespace, f.name, f.params, f.results) for f in self._functions]
         provided = providers(self._spec, user, descs)
         for name, desc in descs.items():
@@ -97,10 +110,11 @@ class Plugin:
         cap = None
         if max_pages is not None:
             # per memory, never below a declared minimum: see docs/host.md, "approximations"
-            cap = max(max_pages, self._runtime.memory_minimum()) * PAGE
+            cap = max(max_pages, self._memory_minimum) * PAGE
         self._exports: dict[str, Callable[[], int]] = {}
         return Session(
             self._runtime,
+            self._compiled,
             self._spec,
             self._env,
             self._functions,
@@ -117,8 +131,17 @@ class Plugin:
         return export is not None and export.kind == "func"
 
     def cancel_handle(self) -> CancelHandle:
-        """A handle that interrupts this plugin's running call from any thread."""
+        """A handle that interrupts this plugin's running call from any thread.
+
+        Raises `UnsupportedFeatureError` on a runtime that cannot interrupt a call.
+        """
+        require(self._runtime, Feature.INTERRUPT)
         return CancelHandle(self)
+
+    @property
+    def runtime(self) -> str:
+        """The name of the runtime this plugin runs on (`wasmtime` or `pywasm`)."""
+        return self._runtime.name
 
     def call(self, function_name: str, data: bytes | str = b"") -> bytes:
         """Call the export `function_name` with `data` as input; return its output bytes.
@@ -174,7 +197,7 @@ class Plugin:
         try:
             export = self._session.export(name)
         except Exception as exc:  # instantiation may run a start function
-            raise failure(name, exc, self._interrupt_reason) from exc
+            raise failure(self._runtime, name, exc, self._interrupt_reason) from exc
         self._exports[name] = export
         return export
 
@@ -216,10 +239,10 @@ class Plugin:
         try:
             return export(), None
         except Exception as exc:  # noqa: BLE001  # a user host function may raise anything
-            code = exit_code(exc)
+            code = exit_code(self._runtime, exc)
             if code == 0:  # WASI proc_exit(0): a success, the output is readable
                 return 0, None
-            failed = failure(name, exc, self._interrupt_reason)
+            failed = failure(self._runtime, name, exc, self._interrupt_reason)
             if failed is not exc:
                 failed.__cause__ = exc
             return code or 0, failed

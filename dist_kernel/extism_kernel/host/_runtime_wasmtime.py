@@ -1,41 +1,41 @@
-"""The wasmtime side of the host: compile, link, instantiate, call, and map wasm failures.
+"""The wasmtime runtime: compile (with a per-process module cache), link, call, map failures.
 
-With `_kernel_exports.py`, the only wasmtime-specific code (a second runtime, issue 6, replaces
-these two modules). `Runtime` holds one Engine per plugin (epoch interruption on, so a timer or
-a cancel handle can stop this plugin alone) and the compiled modules; `Session` is one Store:
-the kernel instance linked as `extism:host/env` (and `env::extism_*` for 0.x plugins), the
-builtins, WASI, the user host functions, the other manifest modules, and the main instance,
-created lazily at the first call as the Rust runtime does.
+One Engine per plugin (epoch interruption on, so a timer or a cancel handle can stop this plugin
+alone); one Store per plugin instance, with a Linker that `Session` fills from the ABI spec.
+Kernel functions and main exports are called through `_wasmtime_raw.bind_raw` (unchecked, about
+1 us a crossing); host functions run with the `Caller`'s context swapped into the shared cell.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import wasmtime
 
-from extism_kernel._abi import AbiSpec, FuncSig, ValType
-from extism_kernel._errors import ExtismKernelError, PluginError
-from extism_kernel._wasm import ModuleDesc, _describe
-from extism_kernel.host._host_functions import BUILTINS, HostEnv
-from extism_kernel.host._kernel_exports import KernelExports, bind_raw, wasm_type
-from extism_kernel.host._manifest import MAIN_MODULE, WAT_PREFIXES, WasmSource
-from extism_kernel.host._user_functions import CurrentPlugin, HostFunction
+from extism_kernel._abi import FuncSig, ValType, load_abi
+from extism_kernel._errors import PluginError
+from extism_kernel._wasm import ExternDesc, ModuleDesc, _describe
+from extism_kernel.host._manifest import WAT_PREFIXES
+from extism_kernel.host._runtime_api import Fault, Feature, HostCallback, WasmCall
+from extism_kernel.host._wasmtime_raw import RawMemory, bind_raw
 
-PAGE = 65536
 FAR_DEADLINE = 1 << 62  # epoch ticks: "never" outside calls
-TRAP_RC = 134  # what Extism reports for a trap or a timeout (EXIT_SIGNALED_SIGABRT)
-HOST_RC = -1
 READ_ONLY_PREFIX = "ro:"
 WASI_OUTPUT_ENV = "EXTISM_ENABLE_WASI_OUTPUT"
-# guest-runtime initialisers, tried as the Rust runtime does (Haskell, then C/Rust, then WASI)
-HASKELL_INIT, CTORS, REACTOR_INIT = "hs_init", "__wasm_call_ctors", "_initialize"
+_MAX_RAW_PARAMS = 2  # bind_raw's widest specialisation
 _CACHE_MAX = 64
 _COMPILED: dict[bytes, bytes] = {}  # sha256 of wasm -> serialized module (this process's own)
 _DESCS: dict[bytes, ModuleDesc] = {}  # sha256 of wasm -> imports and exports
+_VALTYPES = {
+    ValType.I32: wasmtime.ValType.i32(),
+    ValType.I64: wasmtime.ValType.i64(),
+    ValType.F32: wasmtime.ValType.f32(),
+    ValType.F64: wasmtime.ValType.f64(),
+}
+_U64 = (1 << 64) - 1
 
 
 def _remember(cache: dict[bytes, Any], key: bytes, value: object) -> None:
@@ -44,39 +44,11 @@ def _remember(cache: dict[bytes, Any], key: bytes, value: object) -> None:
     cache[key] = value
 
 
-def compile_module(engine: wasmtime.Engine, data: bytes, origin: str) -> wasmtime.Module:
-    """Compile `data` (wasm or WAT) for `engine`, reusing this process's earlier compilations.
-
-    Every engine of the host has the same config, so a module serialized by one deserializes
-    into another in ~0.1 ms instead of a ~10 ms compilation. The cache only holds artifacts
-    this process produced itself. Raises `PluginError` naming `origin` for invalid bytes.
-    """
-    key = hashlib.sha256(data).digest()
-    cached = _COMPILED.get(key)
-    if cached is not None:
-        return wasmtime.Module.deserialize(engine, cached)
-    try:
-        text = data.lstrip().startswith(WAT_PREFIXES)
-        module = wasmtime.Module(engine, data.decode() if text else data)
-    except (wasmtime.WasmtimeError, UnicodeDecodeError) as exc:
-        first = (str(exc).strip().splitlines() or ["invalid module"])[0]
-        msg = f"`{origin}`: not a valid WebAssembly module: {first}"
-        raise PluginError(msg, kind="host") from None
-    _remember(_COMPILED, key, bytes(module.serialize()))
-    return module
-
-
-def describe(module: wasmtime.Module, data: bytes) -> ModuleDesc:
-    """The imports and exports of a compiled module, as runtime-neutral data (cached)."""
-    key = hashlib.sha256(data).digest()
-    desc = _DESCS.get(key)
-    if desc is None:
-        desc = ModuleDesc(
-            imports=tuple(_describe(i.module, i.name or "", i.type) for i in module.imports),
-            exports=tuple(_describe(None, e.name, e.type) for e in module.exports),
-        )
-        _remember(_DESCS, key, desc)
-    return desc
+def wasm_type(sig: FuncSig) -> wasmtime.FuncType:
+    """The wasmtime FuncType of a spec signature."""
+    return wasmtime.FuncType(
+        [_VALTYPES[t] for t in sig.param_types], [_VALTYPES[t] for t in sig.results]
+    )
 
 
 def trap_reason(message: str) -> str:
@@ -94,156 +66,175 @@ def trap_reason(message: str) -> str:
     return lines[0] if lines else "trap"
 
 
-class Runtime:
-    """One Engine and the compiled kernel and plugin modules of one plugin."""
+class _Instance:
+    """A wasmtime instance seen through the runtime interface."""
 
-    def __init__(self, kernel: bytes, modules: Sequence[tuple[str, WasmSource]]) -> None:
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, cell: list[Any]) -> None:
+        self._store = store
+        self._exports = instance.exports(store)
+        self._cell = cell
+        self._descs: dict[str, ExternDesc] | None = None
+
+    def exports(self) -> Mapping[str, ExternDesc]:
+        if self._descs is None:
+            store = self._store
+            self._descs = {
+                name: _describe(None, name, item.type(store))  # type: ignore[call-arg]
+                for name, item in self._exports._extern_map.items()  # noqa: SLF001
+            }
+        return self._descs
+
+    def function(self, name: str, sig: FuncSig) -> WasmCall:
+        func = self._exports[name]
+        assert isinstance(func, wasmtime.Func)  # the caller checked the export's kind and type
+        if len(sig.params) <= _MAX_RAW_PARAMS and all(t is not ValType.F32 for t in sig.results):
+            return bind_raw(func, len(sig.params), sig.results, self._cell)
+        store = self._store
+
+        def call(*args: int) -> int:  # a wide function: the checked path
+            result = func(store, *args)
+            return int(result or 0) & _U64 if not isinstance(result, list) else 0
+
+        return call
+
+
+class _KernelInstance(_Instance):
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, cell: list[Any]) -> None:
+        super().__init__(store, instance, cell)
+        memory = self._exports.get(load_abi().memory.name)
+        raw = RawMemory(memory, cell) if isinstance(memory, wasmtime.Memory) else None
+        self._raw = raw
+        if raw is not None:
+            self.read = raw.read  # type: ignore[method-assign]
+            self.write = raw.write  # type: ignore[method-assign]
+
+    def read(self, offset: int, n: int) -> bytes:  # noqa: ARG002
+        msg = "kernel memory: the kernel exports no memory"
+        raise PluginError(msg)
+
+    def write(self, offset: int, data: bytes) -> None:  # noqa: ARG002
+        msg = "kernel memory: the kernel exports no memory"
+        raise PluginError(msg)
+
+
+class _Store:
+    """One wasmtime Store and its Linker."""
+
+    def __init__(
+        self, runtime: WasmtimeRuntime, kernel: wasmtime.Module, memory_cap: int | None
+    ) -> None:
+        store = wasmtime.Store(runtime.engine)
+        store.set_epoch_deadline(FAR_DEADLINE)
+        if memory_cap is not None:
+            store.set_limits(memory_size=memory_cap)
+        self._cell: list[Any] = [store._context()]  # noqa: SLF001  # for unchecked calls
+        linker = wasmtime.Linker(runtime.engine)
+        linker.allow_shadowing = True
+        instance = linker.instantiate(store, kernel)
+        self._kernel_exports = instance.exports(store)
+        self.kernel = _KernelInstance(store, instance, self._cell)
+        self.store, self.linker, self.engine = store, linker, runtime.engine
+
+    def define_kernel_export(self, module: str, name: str, export: str) -> None:
+        self.linker.define(self.store, module, name, self._kernel_exports[export])
+
+    def define_function(self, module: str, name: str, sig: FuncSig, impl: HostCallback) -> None:
+        cell = self._cell
+
+        def callback(caller: wasmtime.Caller, *args: Any) -> Any:  # noqa: ANN401
+            token = cell[0]
+            cell[0] = caller._context()  # noqa: SLF001  # the kernel is reached through the caller
+            try:
+                return impl(*args)
+            finally:
+                cell[0] = token
+
+        self.linker.define_func(module, name, wasm_type(sig), callback, access_caller=True)
+
+    def define_wasi(self, allowed_paths: Mapping[str, str]) -> None:
+        self.linker.define_wasi()
+        self.store.set_wasi(_wasi_config(allowed_paths))
+
+    def define_module(self, name: str, module: object) -> None:
+        assert isinstance(module, wasmtime.Module)
+        self.linker.define_module(self.store, name, module)
+
+    def instantiate(self, module: object) -> _Instance:
+        assert isinstance(module, wasmtime.Module)
+        return _Instance(self.store, self.linker.instantiate(self.store, module), self._cell)
+
+    def arm(self) -> None:
+        self.store.set_epoch_deadline(1)
+
+    def disarm(self) -> None:
+        self.store.set_epoch_deadline(FAR_DEADLINE)
+
+
+class WasmtimeRuntime:
+    """wasmtime (native, fast): every feature of the runtime interface."""
+
+    name = "wasmtime"
+    features = frozenset(Feature)
+
+    def __init__(self) -> None:
         config = wasmtime.Config()
         config.epoch_interruption = True
         self.engine = wasmtime.Engine(config)
-        self.kernel_module = compile_module(self.engine, kernel, "kernel")
-        self.modules = {n: compile_module(self.engine, s.data, s.origin) for n, s in modules}
-        self.descs = {n: describe(self.modules[n], s.data) for n, s in modules}
 
-    def memory_minimum(self) -> int:
-        """The largest declared minimum (in pages) of any memory of the kernel or the plugin."""
-        mins = [0]
-        for module in (self.kernel_module, *self.modules.values()):
-            types = [i.type for i in module.imports] + [e.type for e in module.exports]
-            mins += [t.limits.min for t in types if isinstance(t, wasmtime.MemoryType)]
-        return max(mins)
+    def compile(self, data: bytes, origin: str) -> wasmtime.Module:
+        """Compile `data` (wasm or WAT), reusing this process's earlier compilations.
+
+        Every engine of the host has the same config, so a module serialized by one deserializes
+        into another in ~0.1 ms instead of a ~10 ms compilation. The cache only holds artifacts
+        this process produced itself. Raises `PluginError` naming `origin` for invalid bytes.
+        """
+        key = hashlib.sha256(data).digest()
+        cached = _COMPILED.get(key)
+        if cached is not None:
+            return wasmtime.Module.deserialize(self.engine, cached)
+        try:
+            text = data.lstrip().startswith(WAT_PREFIXES)
+            module = wasmtime.Module(self.engine, data.decode() if text else data)
+        except (wasmtime.WasmtimeError, UnicodeDecodeError) as exc:
+            first = (str(exc).strip().splitlines() or ["invalid module"])[0]
+            msg = f"`{origin}`: not a valid WebAssembly module: {first}"
+            raise PluginError(msg, kind="host") from None
+        _remember(_COMPILED, key, bytes(module.serialize()))
+        return module
+
+    def describe(self, module: object, data: bytes) -> ModuleDesc:
+        """The imports and exports of a compiled module, as runtime-neutral data (cached)."""
+        assert isinstance(module, wasmtime.Module)
+        key = hashlib.sha256(data).digest()
+        desc = _DESCS.get(key)
+        if desc is None:
+            desc = ModuleDesc(
+                imports=tuple(_describe(i.module, i.name or "", i.type) for i in module.imports),
+                exports=tuple(_describe(None, e.name, e.type) for e in module.exports),
+            )
+            _remember(_DESCS, key, desc)
+        return desc
+
+    def new_store(self, kernel: object, *, memory_cap: int | None) -> _Store:
+        """A Store with the kernel instantiated; each memory capped at `memory_cap` bytes."""
+        assert isinstance(kernel, wasmtime.Module)
+        return _Store(self, kernel, memory_cap)
 
     def interrupt(self) -> None:
         """Make the running wasm of this engine trap at its next epoch check."""
         self.engine.increment_epoch()
 
-
-class Session:
-    """One Store: everything linked and ready; the main instance is created on first use."""
-
-    def __init__(  # noqa: PLR0913
-        self,
-        runtime: Runtime,
-        spec: AbiSpec,
-        env: HostEnv,
-        functions: Sequence[HostFunction],
-        order: Sequence[str],
-        *,
-        wasi: bool,
-        allowed_paths: Mapping[str, str] | None,
-        memory_cap: int | None,
-    ) -> None:
-        self.runtime = runtime
-        store = wasmtime.Store(runtime.engine)
-        store.set_epoch_deadline(FAR_DEADLINE)
-        if memory_cap is not None:
-            store.set_limits(memory_size=memory_cap)
-        linker = wasmtime.Linker(runtime.engine)
-        linker.allow_shadowing = True
-        instance = linker.instantiate(store, runtime.kernel_module)
-        self.kernel = kernel = KernelExports(store, instance, spec)
-        env.kernel = kernel
-        linker.define_instance(store, spec.kernel_module, instance)
-        legacy = spec.legacy
-        for func in spec.functions:
-            if func.legacy:
-                name = legacy.prefix + func.name
-                linker.define(store, legacy.module, name, kernel.funcs[func.name])
-        for func in spec.host_functions:
-            callback = self._callback(BUILTINS[func.name], env)
-            ty = wasm_type(func.sig)
-            linker.define_func(spec.kernel_module, func.name, ty, callback, access_caller=True)
-            if func.legacy:
-                name = legacy.prefix + func.name
-                linker.define_func(legacy.module, name, ty, callback, access_caller=True)
-        if wasi:
-            linker.define_wasi()
-            store.set_wasi(_wasi_config(allowed_paths or {}))
-        for fn in functions:
-            ty = wasm_type(
-                FuncSig(tuple((f"p{i}", t) for i, t in enumerate(fn.params)), fn.results)
-            )
-            callback = self._callback(fn.invoke, None)
-            linker.define_func(fn.namespace, fn.name, ty, callback, access_caller=True)
-        for name in order:
-            linker.define_module(store, name, runtime.modules[name])
-        self.store, self.linker = store, linker
-        self._ctx = store._context()  # noqa: SLF001  # for unchecked calls of exports
-        self._instance: wasmtime.Instance | None = None
-
-    def _callback(self, impl: Callable[..., Any], env: HostEnv | None) -> Callable[..., Any]:
-        """A wasmtime callback that runs `impl` with the kernel reached through the caller."""
-        kernel = self.kernel
-
-        def callback(caller: wasmtime.Caller, *args: Any) -> Any:  # noqa: ANN401
-            token = kernel.enter(caller)
-            try:
-                if env is None:  # a user host function
-                    return impl(CurrentPlugin(kernel), args)
-                return impl(env, *args)
-            finally:
-                kernel.leave(token)
-
-        return callback
-
-    def _instantiate(self) -> wasmtime.Instance:
-        """Create the main instance and run its guest-runtime initialiser, as Extism does."""
-        store = self.store
-        instance = self.linker.instantiate(store, self.runtime.modules[MAIN_MODULE])
-        exports = instance.exports(store)
-        names = set(exports)
-
-        def nullary(name: str) -> wasmtime.Func | None:
-            item = exports[name] if name in names else None
-            if isinstance(item, wasmtime.Func):
-                ty = item.type(store)
-                if not ty.params and not ty.results:
-                    return item
-            return None
-
-        if HASKELL_INIT in names:
-            init = nullary(REACTOR_INIT)
-            if init is not None:
-                init(store)
-            exports[HASKELL_INIT](store, 0, 0)  # type: ignore[operator]
-        elif CTORS in names:
-            ctors = nullary(CTORS)
-            if ctors is not None:
-                ctors(store)
-        elif (init := nullary(REACTOR_INIT)) is not None:
-            init(store)
-        return instance
-
-    def export(self, name: str) -> Callable[[], int]:
-        """A fast caller of the main module's export `name` (`() -> i32` or `() -> ()`).
-
-        Raises `PluginError` when the export has another type; instantiation failures raise
-        what wasmtime raised (map them with `failure`).
-        """
-        if self._instance is None:
-            self._instance = self._instantiate()
-        item = self._instance.exports(self.store)[name]
-        assert isinstance(item, wasmtime.Func)  # the caller checked the export's kind
-        ty = item.type(self.store)
-        results = [str(t) for t in ty.results]
-        if ty.params or results not in ([], ["i32"]):
-            msg = f"function `{name}` has type {ty}, expected () -> i32 or () -> ()"
-            raise PluginError(msg, function=name)
-        raw = bind_raw(item, 0, (ValType.I32,) if results else ())  # type checked above
-        ctx = self._ctx
-        return lambda: raw(ctx)
-
-    def close(self) -> None:
-        """Drop the main instance (the store goes when the plugin does)."""
-        self._instance = None
-
-    def arm(self) -> None:
-        """Let the next epoch increment interrupt the running wasm (before a call)."""
-        self.store.set_epoch_deadline(1)
-
-    def disarm(self) -> None:
-        """Ignore epoch increments again (after a call)."""
-        self.store.set_epoch_deadline(FAR_DEADLINE)
+    def classify(self, exc: BaseException) -> Fault | None:
+        """Wasmtime's exit traps, interrupts, traps and errors; None for anything else."""
+        if isinstance(exc, wasmtime.ExitTrap):
+            return Fault("exit", str(exc), exc.code)
+        if isinstance(exc, wasmtime.Trap):
+            if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+                return Fault("interrupt", "interrupted")
+            return Fault("trap", trap_reason(exc.message))
+        if isinstance(exc, wasmtime.WasmtimeError):
+            return Fault("error", trap_reason(str(exc)))
+        return None
 
 
 def _wasi_config(allowed_paths: Mapping[str, str]) -> wasmtime.WasiConfig:
@@ -257,28 +248,3 @@ def _wasi_config(allowed_paths: Mapping[str, str]) -> wasmtime.WasiConfig:
         path = host[len(READ_ONLY_PREFIX) :] if read_only else host
         config.preopen_dir(path, guest, fs_mutable=not read_only)
     return config
-
-
-def exit_code(exc: BaseException) -> int | None:
-    """The WASI exit code when `exc` is a `proc_exit`, else None."""
-    return exc.code if isinstance(exc, wasmtime.ExitTrap) else None
-
-
-def failure(name: str, exc: Exception, interrupt_reason: str) -> PluginError:
-    """Map what a wasm call raised to the PluginError Extism would report."""
-    if isinstance(exc, PluginError):
-        return exc
-    if isinstance(exc, wasmtime.ExitTrap):
-        msg = f"function `{name}` exited with i32 exit status {exc.code}"
-        return PluginError(msg, function=name, code=exc.code, kind="exit")
-    if isinstance(exc, wasmtime.Trap):
-        if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
-            return PluginError(interrupt_reason, function=name, code=TRAP_RC, kind="timeout")
-        return PluginError(trap_reason(exc.message), function=name, code=TRAP_RC, kind="trap")
-    if isinstance(exc, ExtismKernelError):
-        message = str(exc)
-    elif isinstance(exc, wasmtime.WasmtimeError):
-        message = trap_reason(str(exc))
-    else:  # a host function's own exception: its first line
-        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return PluginError(message, function=name, code=HOST_RC, kind="host")

@@ -1,0 +1,175 @@
+"""One plugin instance, linked from the ABI spec on any runtime; and runtime failures mapped.
+
+Runtime-neutral (the runtime is reached only through `_runtime_api`): `Session` opens a store,
+binds the kernel (`KernelExports`), makes every spec function importable as `extism:host/env`
+(and `env::extism_*` for 0.x plugins), the builtins and the user host functions, WASI, and the
+other manifest modules, and creates the main instance lazily at the first call, running its
+guest-runtime initialiser as the Rust runtime does. `failure` turns whatever a call raised into
+the `PluginError` Extism would report.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from extism_kernel._abi import AbiSpec, FuncSig, ValType
+from extism_kernel._errors import ExtismKernelError, PluginError
+from extism_kernel.host._host_functions import BUILTINS, HostEnv
+from extism_kernel.host._kernel_exports import KernelExports
+from extism_kernel.host._manifest import MAIN_MODULE
+from extism_kernel.host._runtime_api import Feature, Instance, Runtime, WasmCall, require
+from extism_kernel.host._user_functions import CurrentPlugin, HostFunction
+
+if TYPE_CHECKING:
+    from extism_kernel._wasm import ModuleDesc
+
+PAGE = 65536
+TRAP_RC = 134  # what Extism reports for a trap or a timeout (EXIT_SIGNALED_SIGABRT)
+HOST_RC = -1
+# guest-runtime initialisers, tried as the Rust runtime does (Haskell, then C/Rust, then WASI)
+HASKELL_INIT, CTORS, REACTOR_INIT = "hs_init", "__wasm_call_ctors", "_initialize"
+_NULLARY = FuncSig((), ())
+
+
+def memory_minimum(descs: Sequence[ModuleDesc]) -> int:
+    """The largest declared minimum (in pages) of any memory imported or exported by `descs`."""
+    mins = [0]
+    for desc in descs:
+        mins += [e.min_pages or 0 for e in (*desc.imports, *desc.exports) if e.kind == "memory"]
+    return max(mins)
+
+
+def _user_callback(fn: HostFunction, kernel: KernelExports) -> Callable[..., Any]:
+    def invoke(*args: Any) -> Any:  # noqa: ANN401
+        return fn.invoke(CurrentPlugin(kernel), args)
+
+    return invoke
+
+
+class Session:
+    """One store: everything linked and ready; the main instance is created on first use."""
+
+    def __init__(  # noqa: PLR0913, PLR0917
+        self,
+        runtime: Runtime,
+        compiled: Mapping[str, object],
+        spec: AbiSpec,
+        env: HostEnv,
+        functions: Sequence[HostFunction],
+        order: Sequence[str],
+        *,
+        wasi: bool,
+        allowed_paths: Mapping[str, str] | None,
+        memory_cap: int | None,
+    ) -> None:
+        """Link everything; `compiled` maps the manifest module names (and `""`: the kernel)."""
+        if memory_cap is not None:
+            require(runtime, Feature.MEMORY_LIMIT)
+        if wasi:
+            require(runtime, Feature.WASI)
+        self.runtime = runtime
+        self._compiled = compiled
+        store = runtime.new_store(compiled[""], memory_cap=memory_cap)
+        self.kernel = kernel = KernelExports(store.kernel, spec)
+        env.kernel = kernel
+        legacy = spec.legacy
+        for func in spec.functions:
+            store.define_kernel_export(spec.kernel_module, func.name, func.name)
+            if func.legacy:
+                store.define_kernel_export(legacy.module, legacy.prefix + func.name, func.name)
+        for func in spec.host_functions:
+            builtin = functools.partial(BUILTINS[func.name], env)
+            store.define_function(spec.kernel_module, func.name, func.sig, builtin)
+            if func.legacy:
+                store.define_function(legacy.module, legacy.prefix + func.name, func.sig, builtin)
+        if wasi:
+            store.define_wasi(allowed_paths or {})
+        for fn in functions:
+            sig = FuncSig(tuple((f"p{i}", t) for i, t in enumerate(fn.params)), fn.results)
+            store.define_function(fn.namespace, fn.name, sig, _user_callback(fn, kernel))
+        for name in order:
+            store.define_module(name, compiled[name])
+        self.store = store
+        self._instance: Instance | None = None
+
+    def _instantiate(self) -> Instance:
+        """Create the main instance and run its guest-runtime initialiser, as Extism does."""
+        instance = self.store.instantiate(self._compiled[MAIN_MODULE])
+        exports = instance.exports()
+
+        def nullary(name: str) -> WasmCall | None:
+            item = exports.get(name)
+            if item is not None and item.sig is not None and item.sig == _NULLARY:
+                return instance.function(name, _NULLARY)
+            return None
+
+        if HASKELL_INIT in exports:
+            init = nullary(REACTOR_INIT)
+            if init is not None:
+                init()
+            hs = exports[HASKELL_INIT].sig
+            if hs is not None and len(hs.params) <= 2:  # hs_init(argc, argv)
+                instance.function(HASKELL_INIT, hs)(*(0 for _ in hs.params))
+        elif CTORS in exports:
+            ctors = nullary(CTORS)
+            if ctors is not None:
+                ctors()
+        elif (init := nullary(REACTOR_INIT)) is not None:
+            init()
+        return instance
+
+    def export(self, name: str) -> WasmCall:
+        """A fast caller of the main module's export `name` (`() -> i32` or `() -> ()`).
+
+        Raises `PluginError` when the export has another type; instantiation failures raise
+        what the runtime raised (map them with `failure`).
+        """
+        if self._instance is None:
+            self._instance = self._instantiate()
+        sig = self._instance.exports()[name].sig
+        assert sig is not None  # the caller checked the export's kind
+        if sig.params or sig.results not in ((), (ValType.I32,)):
+            msg = f"function `{name}` has type {sig}, expected () -> i32 or () -> ()"
+            raise PluginError(msg, function=name)
+        return self._instance.function(name, sig)
+
+    def close(self) -> None:
+        """Drop the main instance (the store goes when the plugin does)."""
+        self._instance = None
+
+    def arm(self) -> None:
+        """Let an interrupt stop the running wasm (before a call)."""
+        self.store.arm()
+
+    def disarm(self) -> None:
+        """Ignore interrupts again (after a call)."""
+        self.store.disarm()
+
+
+def exit_code(runtime: Runtime, exc: BaseException) -> int | None:
+    """The WASI exit code when `exc` is a `proc_exit`, else None."""
+    fault = runtime.classify(exc)
+    return fault.code if fault is not None and fault.kind == "exit" else None
+
+
+def failure(runtime: Runtime, name: str, exc: Exception, interrupt_reason: str) -> PluginError:
+    """Map what a wasm call raised to the PluginError Extism would report."""
+    if isinstance(exc, PluginError):
+        return exc
+    fault = runtime.classify(exc)
+    if fault is not None and fault.kind == "exit":
+        msg = f"function `{name}` exited with i32 exit status {fault.code}"
+        return PluginError(msg, function=name, code=fault.code, kind="exit")
+    if fault is not None and fault.kind == "interrupt":
+        return PluginError(interrupt_reason, function=name, code=TRAP_RC, kind="timeout")
+    if fault is not None and fault.kind == "trap":
+        return PluginError(fault.message, function=name, code=TRAP_RC, kind="trap")
+    if isinstance(exc, ExtismKernelError):
+        message = str(exc)
+    elif fault is not None:
+        message = fault.message
+    else:  # a host function's own exception: its first line
+        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return PluginError(message, function=name, code=HOST_RC, kind="host")
