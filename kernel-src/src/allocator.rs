@@ -48,13 +48,10 @@ pub fn entry(root: &Root, index: u32) -> &'static mut Entry {
     unsafe { &mut *(addr as *mut Entry) }
 }
 
-/// Point the root at a table of `cap` entries at `table`, and record the private span it
-/// occupies (its header included) for the `load`/`store` checks.
+/// Point the root at a table of `cap` entries at `table`.
 fn set_table(root: &mut Root, table: u64, cap: u32) {
     root.table = table as u32;
     root.table_cap = cap;
-    root.table_lo = table - HEADER as u64;
-    root.table_hi = table + cap as u64 * ENTRY_SIZE as u64;
 }
 
 /// Lay out an empty heap: one block holding the initial table.

@@ -1,7 +1,7 @@
 //! The root record: allocator bookkeeping plus the input, output and error slots of the call.
 
 use crate::allocator;
-use crate::layout::{heap_start, memory_end, zero, BINS};
+use crate::layout::{heap_start, memory_end, zero, BINS, ENTRY_SIZE, HEADER};
 
 /// Everything the kernel knows that is not in the block table. Lives in the kernel's static data
 /// (below `__heap_base`), which `store_*`/`load_*` refuse to touch.
@@ -13,9 +13,6 @@ pub struct Root {
     pub table: u32,
     /// Entries the table has room for.
     pub table_cap: u32,
-    /// The table's bytes, header included: `[table_lo, table_hi)` is kernel-private.
-    pub table_lo: u64,
-    pub table_hi: u64,
     /// Entry of the block that holds the table itself.
     pub table_entry: u32,
     /// Next never-used table index; entries `[fresh, table_cap)` are free for the taking.
@@ -46,8 +43,6 @@ static mut ROOT: Root = Root {
     initialized: 0,
     table: 0,
     table_cap: 0,
-    table_lo: 0,
-    table_hi: 0,
     table_entry: 0,
     fresh: 0,
     spare: 0,
@@ -98,18 +93,16 @@ impl Root {
     }
 
     /// True when `[p, p + 8)` lies in the heap below the end of memory, outside the table.
-    /// The hot path of `load_*`/`store_*`: four compares, no call.
+    /// The hot path of `load_u64`/`store_u64`: inlined, no call (even an untaken one costs).
     #[inline(always)]
     pub fn is_addressable_u64(&self, p: u64) -> bool {
-        const LEN: u64 = 8;
-        // memory_end() >= one page > LEN, so the subtraction cannot wrap.
-        // Both tests are one wrapping subtraction and one unsigned compare each:
-        // [p, p + 8) starts in the heap and ends in memory, and misses [table_lo, table_hi).
+        // [heap_start, end - 8] as one unsigned compare (memory_end() >= 64 KiB: no wrap); then
+        // [p, p + 8) misses [table - HEADER, table + span) iff p + 15 - table >= span + 15.
         let heap = heap_start();
-        let in_heap = p.wrapping_sub(heap) <= memory_end() - LEN - heap;
-        let guard = self.table_lo.wrapping_sub(LEN - 1);
-        let off_table = p.wrapping_sub(guard) >= self.table_hi - guard;
-        in_heap & off_table
+        let table = self.table as u64;
+        let span = self.table_cap as u64 * ENTRY_SIZE as u64;
+        p.wrapping_sub(heap) <= memory_end() - 8 - heap
+            && (p + 15).wrapping_sub(table) >= span + 15
     }
 
     /// True when the byte at `p` lies in the heap, outside the table (the cold `*_u8` path).
@@ -128,6 +121,8 @@ impl Root {
         if start < heap_start() || stop > end {
             return false;
         }
-        stop <= self.table_lo || start >= self.table_hi
+        // The table's bytes, its header included; empty before set-up (table and cap are 0).
+        let table = self.table as u64;
+        stop + HEADER as u64 <= table || start >= table + self.table_cap as u64 * ENTRY_SIZE as u64
     }
 }
