@@ -28,10 +28,3 @@ class AllocatorModel:
         for handle, data in self.blocks.items():
             assert kernel.length(handle) == len(data), f"length of {handle}"
             assert kernel.read(handle, len(data)) == data, f"bytes of {handle} changed"
-
-    def owner(self, addr: int) -> int | None:
-        """The live handle whose block contains `addr`, if any."""
-        for handle, data in self.blocks.items():
-            if handle <= addr < handle + len(data):
-                return handle
-        return None
