@@ -54,12 +54,11 @@ def count_summary(problems: tuple[Problem, ...]) -> str:
     return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 
-@dataclass(frozen=True)
-class KernelReport:
-    """What `check_kernel` found."""
+class ProblemReport:
+    """What every check report shares: a source and its problems, split by severity."""
 
     source: str
-    problems: tuple[Problem, ...] = field(default_factory=tuple)
+    problems: tuple[Problem, ...]
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -76,14 +75,28 @@ class KernelReport:
         """True when there is no error (warnings allowed)."""
         return not self.errors
 
-    def to_json(self) -> dict[str, Any]:
-        """Return the report as a JSON object (`kernel` in the report schema)."""
+    def _json_head(self, kind: str) -> dict[str, Any]:
+        """The JSON fields every report starts with (`report` names the schema's kind)."""
         return {
-            "report": "kernel",
+            "report": kind,
             "source": self.source,
             "ok": self.ok,
             "errors": len(self.errors),
             "warnings": len(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class KernelReport(ProblemReport):
+    """What `check_kernel` found."""
+
+    source: str
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the report as a JSON object (`kernel` in the report schema)."""
+        return {
+            **self._json_head("kernel"),
             "problems": [p.to_json() for p in self.problems],
         }
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from extism_kernel._abi import AbiSpec, FuncSig, Function, ValType, load_abi
-from extism_kernel._check import Problem, count_summary
+from extism_kernel._check import Problem, ProblemReport, count_summary
 from extism_kernel._wasm import ExternDesc, describe_module
 
 # WASI is not part of the Extism ABI spec: these are the WASI preview 1 module names a host
@@ -91,7 +91,7 @@ class PluginExport:
 
 
 @dataclass(frozen=True)
-class PluginReport:
+class PluginReport(ProblemReport):
     """What `check_plugin` found about one plugin module."""
 
     source: str
@@ -101,21 +101,6 @@ class PluginReport:
     wasi_imports: tuple[PluginImport, ...] = ()
     callable_exports: tuple[PluginExport, ...] = ()
     other_exports: tuple[PluginExport, ...] = field(default_factory=tuple)
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        """Problems of severity error."""
-        return tuple(p for p in self.problems if p.severity == "error")
-
-    @property
-    def warnings(self) -> tuple[Problem, ...]:
-        """Problems of severity warning."""
-        return tuple(p for p in self.problems if p.severity == "warning")
-
-    @property
-    def ok(self) -> bool:
-        """True when the plugin has no error (warnings allowed)."""
-        return not self.errors
 
     @property
     def legacy(self) -> bool:
@@ -130,11 +115,7 @@ class PluginReport:
     def to_json(self) -> dict[str, Any]:
         """Return the report as a JSON object (`plugin` in the report schema)."""
         return {
-            "report": "plugin",
-            "source": self.source,
-            "ok": self.ok,
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
+            **self._json_head("plugin"),
             "legacy": self.legacy,
             "needs_wasi": self.needs_wasi,
             "problems": [p.to_json() for p in self.problems],
