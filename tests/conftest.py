@@ -39,3 +39,12 @@ def official_kernel_wasm() -> bytes:
 def new_kernel(kernel_wasm: bytes) -> Callable[..., KernelInstance]:
     """Factory of fresh instances of our kernel."""
     return lambda **kw: KernelInstance(kernel_wasm, **kw)
+
+
+@pytest.fixture(params=("wasmtime", "pywasm"))
+def host_runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each runtime of the host in turn, as the default of every `Plugin` the test creates."""
+    from extism_kernel.host._runtime_api import RUNTIME_ENV  # noqa: PLC0415
+
+    monkeypatch.setenv(RUNTIME_ENV, request.param)
+    return str(request.param)

@@ -8,6 +8,7 @@ cases really test behaviour.
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from extism_kernel._conformance import (
     run_case,
     run_suite,
 )
+from host_plugins import KERNELS
 
 SUITE = load_suite()
 CASES_DIR = Path(__file__).parent / "cases"
@@ -80,6 +82,39 @@ def test_case_on_the_official_kernel(
     case: Case, http_base: str, official_kernel_wasm: bytes
 ) -> None:
     result = run_case(case, kernel=official_kernel_wasm, http_base=http_base)
+    assert result.passed, result.detail
+
+
+# pywasm interprets each instruction in Python (~1000x slower than wasmtime): these cases take
+# 5-30 s there, and the two churn cases take 5 and 9 minutes on the official kernel, whose
+# allocator does far more work per block; those two run only when PYWASM_FULL_ENV is set.
+PYWASM_SLOW = {"io/echo-1MiB", "memory/churn", "memory/churn-twice"}
+PYWASM_MINUTES = {("official", "memory/churn"), ("official", "memory/churn-twice")}
+PYWASM_FULL_ENV = "EXTISM_KERNEL_PYWASM_FULL"
+
+
+def _pywasm_params() -> list[Any]:
+    return [
+        pytest.param(
+            kernel,
+            case,
+            id=f"{kernel}-{case.name}",
+            marks=[pytest.mark.slow] if case.name in PYWASM_SLOW else [],
+        )
+        for kernel in KERNELS
+        for case in SUITE.cases
+    ]
+
+
+@pytest.mark.parametrize(("kernel", "case"), _pywasm_params())
+def test_case_on_pywasm(
+    kernel: str, case: Case, http_base: str, kernel_wasm: bytes, official_kernel_wasm: bytes
+) -> None:
+    """The same cases, kernels and host logic on the pure-Python runtime."""
+    if (kernel, case.name) in PYWASM_MINUTES and not os.environ.get(PYWASM_FULL_ENV):
+        pytest.skip(f"minutes on pywasm; run with {PYWASM_FULL_ENV}=1")
+    wasm = kernel_wasm if kernel == "ours" else official_kernel_wasm
+    result = run_case(case, kernel=wasm, http_base=http_base, runtime="pywasm")
     assert result.passed, result.detail
 
 
@@ -212,6 +247,15 @@ def test_cli_table(capsys: pytest.CaptureFixture[str]) -> None:
     selected = sum(1 for c in SUITE.cases if "io/echo-" in c.name)
     assert lines[-1] == f"kernel `extism-kernel`: {selected} passed, 0 failed"
     assert len(lines) == selected + 3
+
+
+def test_cli_runtime_pywasm(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["conformance", "--runtime", "pywasm", "-k", "errors/"])
+    out, err = capsys.readouterr()
+    assert (code, err) == (EXIT_OK, "")
+    selected = sum(1 for c in SUITE.cases if "errors/" in c.name)
+    last = out.splitlines()[-1]
+    assert last == f"kernel `extism-kernel` on runtime `pywasm`: {selected} passed, 0 failed"
 
 
 def test_cli_json_official(

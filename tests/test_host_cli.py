@@ -11,6 +11,8 @@ import pytest
 from extism_kernel._cli import main
 from host_plugins import KERNELS, plugin_wasm
 
+pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
+
 
 @pytest.fixture(params=KERNELS)
 def kernel_file(
@@ -68,7 +70,7 @@ def test_plugin_error_is_one_line(tmp_path, kernel_file, capsysbinary):
     assert (code, out.out, out.err) == (1, b"", b"error: something went wrong\n")
 
 
-def test_timeout(tmp_path, kernel_file, capsysbinary):
+def test_timeout(tmp_path, kernel_file, capsysbinary, host_runtime):
     code = main(
         [
             "call",
@@ -80,11 +82,21 @@ def test_timeout(tmp_path, kernel_file, capsysbinary):
             str(kernel_file),
         ]
     )
-    assert (code, capsysbinary.readouterr().err) == (1, b"error: timeout\n")
+    if host_runtime == "pywasm":
+        expected = (
+            b"error: runtime `pywasm`: timeouts and cancel handles not supported by this runtime\n"
+        )
+    else:
+        expected = b"error: timeout\n"
+    assert (code, capsysbinary.readouterr().err) == (1, expected)
 
 
-def test_wasi_flag(tmp_path, capsysbinary):
+def test_wasi_flag(tmp_path, capsysbinary, host_runtime):
     wasi = str(plugin_file(tmp_path, "wasi"))
+    if host_runtime == "pywasm":
+        assert main(["call", wasi, "initialized", "--wasi"]) == 1
+        assert b"WASI not supported by this runtime" in capsysbinary.readouterr().err
+        return
     assert main(["call", wasi, "initialized", "--wasi"]) == 0
     assert capsysbinary.readouterr().out == b"1"
     assert main(["call", wasi, "initialized"]) == 1

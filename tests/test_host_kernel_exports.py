@@ -22,10 +22,13 @@ HELPERS = {
 
 @pytest.fixture(params=KERNELS)
 def kernel(
-    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
+    request: pytest.FixtureRequest,
+    kernel_wasm: bytes,
+    official_kernel_wasm: bytes,
+    host_runtime: str,
 ) -> KernelExports:
     wasm = kernel_wasm if request.param == "ours" else official_kernel_wasm
-    runtime = new_runtime("wasmtime")
+    runtime = new_runtime(host_runtime)
     return KernelExports(runtime.new_store(runtime.compile(wasm, "kernel"), memory_cap=None).kernel)
 
 
@@ -104,10 +107,10 @@ def test_read_out_of_bounds_is_an_error(kernel):
         kernel.read(2**40, 4)
 
 
-def test_kernel_missing_an_export_fails_at_link_time():
+def test_kernel_missing_an_export_fails_at_link_time(host_runtime):
     wat = """(module (memory (export "memory") 1)
                        (func (export "alloc") (param i32) (result i64) (i64.const 0)))"""
-    runtime = new_runtime("wasmtime")
+    runtime = new_runtime(host_runtime)
     store = runtime.new_store(runtime.compile(wasmtime.wat2wasm(wat), "kernel"), memory_cap=None)
     with pytest.raises(AbiMismatchError) as info:
         KernelExports(store.kernel)

@@ -7,9 +7,11 @@ import time
 
 import extism
 import pytest
-from extism_kernel.host import Plugin, PluginError, host_fn
+from extism_kernel.host import Plugin, PluginError, UnsupportedFeatureError, host_fn
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY
 from host_plugins import KERNELS, plugin_wasm
+
+pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +33,37 @@ def manifest(name: str, **extra: object) -> dict[str, object]:
     return {"wasm": [{"data": plugin_wasm(name)}], **extra}
 
 
+@pytest.fixture
+def wasmtime_only(host_runtime: str) -> str:
+    """Skip on pywasm, which lacks the feature; test_unsupported_features_fail_loudly covers it."""
+    if host_runtime == "pywasm":
+        pytest.skip("checked by test_unsupported_features_fail_loudly")
+    return host_runtime
+
+
+def test_unsupported_features_fail_loudly(kernel, host_runtime):
+    """pywasm cannot interrupt a call and has no WASI: asking for either is an error."""
+    if host_runtime != "pywasm":
+        pytest.skip("wasmtime supports every feature")
+    message = "runtime `pywasm`: timeouts and cancel handles not supported by this runtime"
+    with pytest.raises(UnsupportedFeatureError) as info:
+        Plugin(manifest("loop", timeout_ms=100), kernel=kernel)
+    assert (str(info.value), info.value.runtime, info.value.feature) == (
+        message,
+        "pywasm",
+        "interrupt",
+    )
+    plugin = Plugin(plugin_wasm("loop"), kernel=kernel)
+    with pytest.raises(UnsupportedFeatureError, match=message):
+        plugin.cancel_handle()
+    with pytest.raises(UnsupportedFeatureError) as info:
+        Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True)
+    assert str(info.value) == "runtime `pywasm`: WASI not supported by this runtime"
+    assert info.value.feature == "wasi"
+    assert plugin.call("ok", b"still fine") == b"still fine"
+
+
+@pytest.mark.usefixtures("wasmtime_only")
 def test_timeout_stops_an_endless_plugin(kernel):
     plugin = Plugin(manifest("loop", timeout_ms=100), kernel=kernel)
     with pytest.raises(PluginError) as info:
@@ -41,6 +74,7 @@ def test_timeout_stops_an_endless_plugin(kernel):
         plugin.call("loop_forever")
 
 
+@pytest.mark.usefixtures("wasmtime_only")
 def test_timeout_message_matches_official_sdk(kernel):
     endless = manifest("loop", timeout_ms=50)
     with extism.Plugin(endless, functions=[]) as theirs, pytest.raises(extism.Error) as info:
@@ -50,6 +84,7 @@ def test_timeout_message_matches_official_sdk(kernel):
     assert str(ours.value) == str(info.value) == "timeout"
 
 
+@pytest.mark.usefixtures("wasmtime_only")
 def test_cancel_handle_from_another_thread(kernel):
     plugin = Plugin(plugin_wasm("loop"), kernel=kernel)
     handle = plugin.cancel_handle()
@@ -97,16 +132,19 @@ def test_input_over_max_pages_is_oom(kernel):
     assert plugin.call("echo", b"small") == b"small"
 
 
-def test_without_max_pages_memory_grows(kernel):
-    data = b"y" * (3 * 1024 * 1024)
+def test_without_max_pages_memory_grows(kernel, host_runtime):
+    size = 3 * 1024 * 1024 if host_runtime == "wasmtime" else 300_000  # pywasm: ~30 s a MiB
+    data = b"y" * size
     assert Plugin(plugin_wasm("echo"), kernel=kernel).call("echo", data) == data
 
 
+@pytest.mark.usefixtures("wasmtime_only")
 def test_wasi_reactor_is_initialised(kernel):
     plugin = Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True)
     assert plugin.call("initialized") == b"1"
 
 
+@pytest.mark.usefixtures("wasmtime_only")
 def test_wasi_random_get(kernel):
     plugin = Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True)
     first, second = plugin.call("random"), plugin.call("random")
@@ -114,10 +152,12 @@ def test_wasi_random_get(kernel):
     assert first != second
 
 
+@pytest.mark.usefixtures("wasmtime_only")
 def test_wasi_fd_write_succeeds(kernel):
     assert Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True).call("hello") == b"0"
 
 
+@pytest.mark.usefixtures("wasmtime_only")
 def test_wasi_exit_codes(kernel):
     plugin = Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True)
     with pytest.raises(PluginError, match="exited with i32 exit status 3") as info:
@@ -157,6 +197,7 @@ def data_dir(tmp_path):
     return tmp_path
 
 
+@pytest.mark.usefixtures("wasmtime_only")
 def test_wasi_allowed_paths(kernel, data_dir):
     plugin = Plugin(
         manifest("wasi", allowed_paths={str(data_dir): "/data"}), kernel=kernel, wasi=True
@@ -167,6 +208,7 @@ def test_wasi_allowed_paths(kernel, data_dir):
     assert (data_dir / "out.txt").read_text() == "written"
 
 
+@pytest.mark.usefixtures("wasmtime_only")
 def test_wasi_read_only_path(kernel, data_dir):
     read_only = manifest("wasi", allowed_paths={f"ro:{data_dir}": "/data"})
     plugin = Plugin(read_only, kernel=kernel, wasi=True)
@@ -177,6 +219,7 @@ def test_wasi_read_only_path(kernel, data_dir):
         assert bytes(theirs.call("write", "out.txt")) == b"errno 63"
 
 
+@pytest.mark.usefixtures("wasmtime_only")
 def test_wasi_without_allowed_paths(kernel):
     assert Plugin(plugin_wasm("wasi"), kernel=kernel, wasi=True).call("read", "x") == b"errno 8"
 

@@ -9,6 +9,8 @@ from extism_kernel.host import CurrentPlugin, LinkError, Plugin, PluginError, Va
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY
 from host_plugins import KERNELS, plugin_wasm
 
+pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
+
 
 @pytest.fixture(autouse=True)
 def _restore_registry():

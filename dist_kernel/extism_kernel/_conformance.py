@@ -15,6 +15,7 @@ import base64
 import http.server
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from extism_kernel._check import check_kernel
 from extism_kernel._errors import ExtismKernelError, MissingDependencyError
+
+RUNTIME_ENV = "EXTISM_KERNEL_RUNTIME"  # as in host._runtime_api (the core never imports host)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -106,6 +109,7 @@ class ConformanceReport:
 
     kernel: str
     results: tuple[CaseResult, ...]
+    runtime: str = "wasmtime"
 
     @property
     def failed(self) -> tuple[CaseResult, ...]:
@@ -136,7 +140,10 @@ class ConformanceReport:
             verdict = "pass" if r.passed else f"FAIL  {r.detail}"
             lines.append(f"{r.name:<{width}}  {verdict}")
         passed = len(self.results) - len(self.failed)
-        lines.append(f"kernel `{self.kernel}`: {passed} passed, {len(self.failed)} failed")
+        where = f"kernel `{self.kernel}`"
+        if self.runtime != "wasmtime":
+            where += f" on runtime `{self.runtime}`"
+        lines.append(f"{where}: {passed} passed, {len(self.failed)} failed")
         return "\n".join(lines) + "\n"
 
 
@@ -325,6 +332,11 @@ def echo_server() -> Iterator[str]:
         server.server_close()
 
 
+def default_runtime() -> str:
+    """The runtime a `Plugin` created without `runtime=` uses."""
+    return os.environ.get(RUNTIME_ENV) or "wasmtime"
+
+
 # --- the runner ------------------------------------------------------------------------------
 
 
@@ -376,8 +388,10 @@ def _check_step(step: Step, output: bytes | None, failure: Exception | None) -> 
     return ""
 
 
-def run_case(case: Case, *, kernel: bytes | None, http_base: str) -> CaseResult:
-    """Run one case on the reference host; a failure is a result, never an exception."""
+def run_case(
+    case: Case, *, kernel: bytes | None, http_base: str, runtime: str | None = None
+) -> CaseResult:
+    """Run one case on the reference host (on `runtime`); a failure is a result, not an error."""
     from extism_kernel._errors import PluginError  # noqa: PLC0415
     from extism_kernel.host import Manifest, Plugin  # noqa: PLC0415 (needs the host extra)
     from extism_kernel.host._host_functions import TRACE  # noqa: PLC0415
@@ -391,7 +405,12 @@ def run_case(case: Case, *, kernel: bytes | None, http_base: str) -> CaseResult:
         manifest["allowed_hosts"] = list(case.allowed_hosts)
     try:
         plugin = Plugin(
-            Manifest.from_dict(manifest), wasi=case.wasi, kernel=kernel, logger=logger, functions=[]
+            Manifest.from_dict(manifest),
+            wasi=case.wasi,
+            kernel=kernel,
+            logger=logger,
+            functions=[],
+            runtime=runtime,
         )
     except ExtismKernelError as exc:
         return CaseResult(case.name, passed=False, detail=f"plugin did not load: {exc}")
@@ -417,13 +436,18 @@ def run_case(case: Case, *, kernel: bytes | None, http_base: str) -> CaseResult:
 
 
 def run_suite(
-    kernel: bytes | None = None, *, kernel_name: str = "extism-kernel", select: str | None = None
+    kernel: bytes | None = None,
+    *,
+    kernel_name: str = "extism-kernel",
+    select: str | None = None,
+    runtime: str | None = None,
 ) -> ConformanceReport:
     """Run the suite (cases whose name contains `select`, or all) on the reference host.
 
-    `kernel` is the kernel module to run on (default: this package's). Raises
-    `MissingDependencyError` without wasmtime, `InvalidWasmError` when `kernel` is not wasm and
-    `ConformanceError` when it is not a kernel of the ABI spec.
+    `kernel` is the kernel module to run on (default: this package's), `runtime` the host's
+    WebAssembly runtime (`wasmtime` or `pywasm`; default: `$EXTISM_KERNEL_RUNTIME` or wasmtime).
+    Raises `MissingDependencyError` without wasmtime, `InvalidWasmError` when `kernel` is not
+    wasm and `ConformanceError` when it is not a kernel of the ABI spec.
     """
     if kernel is not None:
         report = check_kernel(kernel, source=kernel_name)
@@ -434,5 +458,5 @@ def run_suite(
             raise ConformanceError(msg + suffix)
     cases = [c for c in load_suite().cases if select is None or select in c.name]
     with echo_server() as base:
-        results = tuple(run_case(c, kernel=kernel, http_base=base) for c in cases)
-    return ConformanceReport(kernel_name, results)
+        results = tuple(run_case(c, kernel=kernel, http_base=base, runtime=runtime) for c in cases)
+    return ConformanceReport(kernel_name, results, runtime or default_runtime())

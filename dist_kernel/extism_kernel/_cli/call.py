@@ -60,6 +60,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--max-pages", type=int, help="cap each memory at this many 64 KiB pages")
     parser.add_argument("--kernel", type=Path, help="run on this kernel .wasm instead of ours")
     parser.add_argument(
+        "--runtime",
+        choices=("wasmtime", "pywasm"),
+        default=None,
+        help="the host's WebAssembly runtime (default: $EXTISM_KERNEL_RUNTIME or wasmtime;"
+        " pywasm: pure Python, slow, no timeouts, no WASI)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=sorted(LOG_LEVELS),
         default="off",
@@ -106,7 +113,12 @@ def run(args: argparse.Namespace) -> int:
     logger, handler = _logger(args.log_level)
     try:
         with Plugin(
-            manifest, wasi=args.wasi, config=dict(args.config), kernel=kernel, logger=logger
+            manifest,
+            wasi=args.wasi,
+            config=dict(args.config),
+            kernel=kernel,
+            logger=logger,
+            runtime=args.runtime,
         ) as plugin:
             output = plugin.call(args.function, data)  # a PluginError becomes one line, exit 1
     finally:

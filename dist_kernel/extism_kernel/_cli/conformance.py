@@ -25,6 +25,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--kernel", type=Path, help="run on this kernel module (default: the shipped kernel)"
     )
+    parser.add_argument(
+        "--runtime",
+        choices=("wasmtime", "pywasm"),
+        default=None,
+        help="the host's WebAssembly runtime (default: $EXTISM_KERNEL_RUNTIME or wasmtime;"
+        " pywasm: pure Python, slow)",
+    )
     parser.add_argument("-k", dest="select", help="only cases whose name contains this text")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
@@ -41,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     kernel = args.kernel.read_bytes() if args.kernel is not None else None
     name = str(args.kernel) if args.kernel is not None else "extism-kernel"
-    report = run_suite(kernel, kernel_name=name, select=args.select)
+    report = run_suite(kernel, kernel_name=name, select=args.select, runtime=args.runtime)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -21,7 +21,7 @@ from extism_kernel._kernel import kernel_bytes
 from extism_kernel.host._host_functions import HostEnv
 from extism_kernel.host._link import check_imports, link_order, providers
 from extism_kernel.host._manifest import MAIN_MODULE, load_manifest
-from extism_kernel.host._runtime_api import DEFAULT_RUNTIME, Feature, new_runtime, require
+from extism_kernel.host._runtime_api import Feature, new_runtime, require
 from extism_kernel.host._session import HOST_RC, PAGE, Session, exit_code, failure, memory_minimum
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY, HostFunction
 
@@ -46,8 +46,9 @@ class Plugin:
     `Manifest`. `config` is merged over the manifest's config. `functions` are the user host
     functions (default: every `@host_fn`). Raises `ManifestError` for a bad manifest,
     `LinkError` for an import nobody provides, `AbiMismatchError` for a kernel that does not
-    match the ABI spec. `runtime` is `wasmtime` (default) or `pywasm` (pure Python, slow); a
-    feature the runtime lacks (a timeout, WASI, ...) raises `UnsupportedFeatureError`.
+    match the ABI spec. `runtime` is `wasmtime` (default, or `$EXTISM_KERNEL_RUNTIME`) or
+    `pywasm` (pure Python, slow); a feature the runtime lacks (a timeout, WASI, a cancel handle)
+    raises `UnsupportedFeatureError`, and an unknown runtime name `ValueError`.
     """
 
     def __init__(  # noqa: PLR0913
@@ -60,7 +61,7 @@ class Plugin:
         kernel: bytes | None = None,
         http_response_headers: bool = False,
         logger: logging.Logger | None = None,
-        runtime: str = DEFAULT_RUNTIME,
+        runtime: str | None = None,
     ) -> None:
         self.id = uuid.uuid4()
         self._spec = load_abi()

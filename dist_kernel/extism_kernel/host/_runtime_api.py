@@ -13,6 +13,7 @@ cross it as `FuncSig` and modules as `ModuleDesc` (`extism_kernel._wasm`), never
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
     from extism_kernel._wasm import ExternDesc, ModuleDesc
 
 RuntimeName = Literal["wasmtime", "pywasm"]
+RUNTIMES: tuple[RuntimeName, ...] = ("wasmtime", "pywasm")
 DEFAULT_RUNTIME: RuntimeName = "wasmtime"
+RUNTIME_ENV = "EXTISM_KERNEL_RUNTIME"  # the runtime of a `Plugin` created without `runtime=`
 # A host function as the runtime sees it: raw wasm arguments in, None / one value / a sequence out.
 HostCallback = Callable[..., Any]
 # A bound wasm function: raw integer arguments in, the first result (0 when none) out.
@@ -163,12 +166,13 @@ def require(runtime: Runtime, feature: Feature) -> None:
         raise UnsupportedFeatureError(msg, runtime=runtime.name, feature=feature.value)
 
 
-def new_runtime(name: str) -> Runtime:
+def new_runtime(name: str | None = None) -> Runtime:
     """A fresh runtime object of the named implementation (imported on use).
 
-    Raises `ValueError` for an unknown name and `MissingDependencyError` when the engine's
-    package is not installed.
+    Without a name: `$EXTISM_KERNEL_RUNTIME` when set, else wasmtime. Raises `ValueError` for
+    an unknown name and `MissingDependencyError` when the engine's package is not installed.
     """
+    name = name or os.environ.get(RUNTIME_ENV) or DEFAULT_RUNTIME
     if name == "wasmtime":
         from extism_kernel.host._runtime_wasmtime import WasmtimeRuntime  # noqa: PLC0415
 
@@ -177,5 +181,5 @@ def new_runtime(name: str) -> Runtime:
         from extism_kernel.host._runtime_pywasm import PywasmRuntime  # noqa: PLC0415
 
         return PywasmRuntime()
-    msg = f"runtime `{name}`: expected one of wasmtime, pywasm"
+    msg = f"runtime `{name}`: expected one of {', '.join(RUNTIMES)}"
     raise ValueError(msg)
