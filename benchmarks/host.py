@@ -107,6 +107,20 @@ def _measure(
     return out
 
 
+def _pywasm_echo(wasm: bytes, budget_s: float) -> dict[str, Any]:
+    """Calls/s of the 10 B echo on the host's pure-Python pywasm runtime (the larger sizes take
+    seconds to minutes a call there, so they are not measured)."""
+    try:
+        plugin = importlib.import_module("extism_kernel.host").Plugin(wasm, runtime="pywasm")
+        data = bytes(ECHO_SIZES["10 B"])
+        if bytes(plugin.call("echo", data)) != data:
+            return {"skipped": "pywasm: echo returned different bytes"}
+    except Exception as exc:  # noqa: BLE001
+        return {"skipped": f"pywasm: {type(exc).__name__}: {exc}"}
+    rate = _calls_per_s(lambda d: bytes(plugin.call("echo", d)), data, budget_s)
+    return {"impl": "extism_kernel.host, pywasm runtime", "calls_per_s": {"10 B": rate}}
+
+
 def _smoke(make: Factory, wasm: bytes) -> str:
     """Why the side cannot echo (a host in progress must not stop the run); "" when it can."""
     try:
@@ -135,4 +149,6 @@ def run(budget_s: float = 1.0, log: Callable[[str], None] = print) -> dict[str, 
         log(f"host: echo and plugin load, {' vs '.join(sides)} ...")
         for side, figures in _measure(sides, wasm, budget_s).items():
             result[side].update(figures)
+    if "ours" in sides:
+        result["pywasm"] = _pywasm_echo(wasm, budget_s)
     return result

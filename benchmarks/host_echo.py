@@ -1,9 +1,10 @@
-"""Calls/s of a 10-byte echo: this host (our kernel, the official kernel) vs the `extism` SDK.
+"""Calls/s of a 10-byte echo: this host (each runtime, each kernel) vs the `extism` SDK.
 
     python benchmarks/host_echo.py [--seconds 2] [--rounds 5]
 
-Same plugin (tests/plugins/echo.wat, shaped like PDK output), same input, same process. Each
-figure is the best of several rounds (these machines are noisy); the ratios are what to read.
+Same plugin (tests/plugins/echo.wat, shaped like PDK output), same input, same process, on the
+host's wasmtime runtime and its pure-Python pywasm runtime. Each figure is the best of several
+rounds (these machines are noisy); the ratios are what to read.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ def rate(call: Callable[[], object], seconds: float) -> float:
     """Calls/s of `call` over about `seconds`."""
     n, start = 0, time.perf_counter()
     deadline = start + seconds
+    batch = 200
     while True:
-        for _ in range(200):
+        for _ in range(batch):
             call()
-        n += 200
+        n += batch
+        batch = 200 if n / (time.perf_counter() - start) > 2000 else 10  # pywasm
         now = time.perf_counter()
         if now >= deadline:
             return n / (now - start)
@@ -57,15 +60,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     wasm = plugin_wasm("echo")
-    ours = Plugin(wasm)
-    on_official = Plugin(wasm, kernel=official_kernel())
+    ours = Plugin(wasm, runtime="wasmtime")
+    on_official = Plugin(wasm, kernel=official_kernel(), runtime="wasmtime")
+    py_ours = Plugin(wasm, runtime="pywasm")
+    py_official = Plugin(wasm, kernel=official_kernel(), runtime="pywasm")
     sdk = extism.Plugin(wasm, functions=[])
-    for plugin in (ours, on_official, sdk):
+    for plugin in (ours, on_official, py_ours, py_official, sdk):
         assert bytes(plugin.call("echo", PAYLOAD)) == PAYLOAD
     results = best_rates(
         {
-            "extism_kernel.host, our kernel": lambda: ours.call("echo", PAYLOAD),
-            "extism_kernel.host, official kernel": lambda: on_official.call("echo", PAYLOAD),
+            "extism_kernel.host, wasmtime, our kernel": lambda: ours.call("echo", PAYLOAD),
+            "extism_kernel.host, wasmtime, official kernel": lambda: on_official.call(
+                "echo", PAYLOAD
+            ),
+            "extism_kernel.host, pywasm, our kernel": lambda: py_ours.call("echo", PAYLOAD),
+            "extism_kernel.host, pywasm, official kernel": lambda: py_official.call(
+                "echo", PAYLOAD
+            ),
             "official extism SDK": lambda: sdk.call("echo", PAYLOAD),
         },
         args.seconds,
@@ -77,7 +88,7 @@ def main() -> None:
     for name, value in results.items():
         per_call = 1e6 / value
         ratio = value / baseline
-        figures = f"{value:>10,.0f} calls/s  {per_call:7.1f} us/call  x{ratio:.2f} vs SDK"
+        figures = f"{value:>10,.0f} calls/s  {per_call:9.1f} us/call  x{ratio:.3f} vs SDK"
         print(f"{name:<{width}}  {figures}")
 
 

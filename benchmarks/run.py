@@ -478,6 +478,11 @@ def host_rows(host: dict[str, Any]) -> list[Row]:
                 "" if k else note,
             )
         )
+    py = host.get("pywasm", {}).get("calls_per_s", {}).get("10 B")
+    if py:
+        f = official.get("calls_per_s", {}).get("10 B")
+        row = Row("host", "echo 10 B: calls/s, pywasm runtime", "calls/s", py, f, _gain_rate(py, f))
+        rows.append(row)
     o, f = ours.get("load_s"), official.get("load_s")
     gain = _gain_time(o, f)
     rows.append(
