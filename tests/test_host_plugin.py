@@ -181,3 +181,13 @@ def test_start_section_runs_at_first_call(kernel):
     plugin = Plugin(wat.encode(), kernel=kernel)
     with pytest.raises(PluginError, match="exit code 1"):
         plugin.call("starts", b"")
+
+
+def test_unknown_runtime_is_refused():
+    with pytest.raises(ValueError, match=r"^runtime `wasm3`: expected one of wasmtime, pywasm$"):
+        Plugin(plugin_wasm("echo"), runtime="wasm3")
+
+
+def test_plugin_names_its_runtime(host_runtime):
+    with Plugin(plugin_wasm("echo")) as plugin:
+        assert plugin.runtime == host_runtime

@@ -26,7 +26,7 @@ from extism_kernel.host._runtime_api import Fault, Feature, HostCallback, WasmCa
 try:
     import pywasm  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - the error names the extra
-    msg = "the `pywasm` runtime needs pywasm: pip install pywasm"
+    msg = "the `pywasm` runtime needs pywasm: pip install 'extism-kernel[pywasm]'"
     raise MissingDependencyError(msg) from None
 
 PAGE = 65536
