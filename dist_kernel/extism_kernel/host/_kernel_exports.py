@@ -9,10 +9,9 @@ export plus the call protocol's two halves (`call_start`, `call_result`) and blo
 from __future__ import annotations
 
 import struct
-from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from extism_kernel._abi import AbiSpec, load_abi
+from extism_kernel._abi import AbiSpec, FuncSig, load_abi
 from extism_kernel._errors import AbiMismatchError, PluginError
 
 if TYPE_CHECKING:
@@ -24,6 +23,25 @@ if TYPE_CHECKING:
 U64 = (1 << 64) - 1
 # The `call_state` record: input offset, input length, output offset, output length, error.
 _CALL_STATE = struct.Struct("<5Q")
+
+
+class _Bound:
+    """Callers of checked kernel functions, bound on first use (a plugin uses a few of them).
+
+    After the first access a caller is a plain instance attribute: no cost on the hot path.
+    """
+
+    def __init__(self, instance: KernelInstance, sigs: dict[str, FuncSig]) -> None:
+        self._instance = instance
+        self._sigs = sigs
+
+    def __getattr__(self, name: str) -> Callable[..., int]:
+        sig = self.__dict__["_sigs"].get(name)
+        if sig is None:
+            raise AttributeError(name)
+        call = self._instance.function(name, sig)
+        setattr(self, name, call)
+        return call
 
 
 def _found(item: ExternDesc | None) -> str:
@@ -55,7 +73,7 @@ class KernelExports:
             if (item.sig.param_types, item.sig.results) != (func.sig.param_types, func.sig.results):
                 problems.append(f"export `{func.name}`: expected {func.sig} but found {item.sig}")
                 continue
-            fns[func.name] = instance.function(func.name, func.sig)
+            fns[func.name] = func.sig
         memory = exports.get(spec.memory.name)
         if memory is None or memory.kind != "memory":
             problems.append(f"export `{spec.memory.name}`: expected memory but found nothing")
@@ -68,16 +86,16 @@ class KernelExports:
                 and (item.sig.param_types, item.sig.results)
                 == (func.sig.param_types, func.sig.results)
             ):
-                extensions[func.name] = instance.function(func.name, func.sig)
+                extensions[func.name] = func.sig
         if problems:
             raise AbiMismatchError("kernel", problems)
         self.instance = instance
-        self._fn = SimpleNamespace(**fns)
+        self._fn: Any = _Bound(instance, fns)
         # bound methods of the instance, stored as attributes: no extra Python frame a call
         self.read: Callable[[int, int], bytes] = instance.read
         self.write: Callable[[int, bytes], None] = instance.write
         # With both extensions a call costs two crossings instead of seven (see call_start).
-        self._ext = SimpleNamespace(**extensions)
+        self._ext: Any = _Bound(instance, extensions)
         self.fast_calls = len(extensions) == len(spec.extensions)
         self._state_address = self._ext.call_state() if self.fast_calls else 0
 

@@ -84,6 +84,7 @@ class Plugin:
         for name, desc in descs.items():
             check_imports(name, desc, provided, spec=self._spec, wasi=wasi)
         self._order = link_order(descs, MAIN_MODULE)
+        self._imports = {(i.module or "", i.name) for d in descs.values() for i in d.imports}
         self._main_exports = {e.name: e for e in descs[MAIN_MODULE].exports}
         limits = self._manifest.memory
         self._env = HostEnv(
@@ -120,6 +121,7 @@ class Plugin:
             self._env,
             self._functions,
             self._order,
+            self._imports,
             wasi=self._wasi,
             allowed_paths=self._manifest.allowed_paths,
             memory_cap=cap,

@@ -36,6 +36,7 @@ _VALTYPES = {
     ValType.F64: wasmtime.ValType.f64(),
 }
 _U64 = (1 << 64) - 1
+_INTS = (ValType.I32, ValType.I64)
 
 
 def _remember(cache: dict[bytes, Any], key: bytes, value: object) -> None:
@@ -45,7 +46,7 @@ def _remember(cache: dict[bytes, Any], key: bytes, value: object) -> None:
 
 
 def wasm_type(sig: FuncSig) -> wasmtime.FuncType:
-    """The wasmtime FuncType of a spec signature."""
+    """The wasmtime FuncType of a spec signature (wasmtime ties it to the first engine using it)."""
     return wasmtime.FuncType(
         [_VALTYPES[t] for t in sig.param_types], [_VALTYPES[t] for t in sig.results]
     )
@@ -69,11 +70,18 @@ def trap_reason(message: str) -> str:
 class _Instance:
     """A wasmtime instance seen through the runtime interface."""
 
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, cell: list[Any]) -> None:
+    def __init__(
+        self,
+        store: wasmtime.Store,
+        instance: wasmtime.Instance,
+        cell: list[Any],
+        desc: ModuleDesc | None,
+    ) -> None:
         self._store = store
         self._exports = instance.exports(store)
         self._cell = cell
-        self._descs: dict[str, ExternDesc] | None = None
+        # the module's description (cached per process) is much cheaper than asking the instance
+        self._descs = None if desc is None else {e.name: e for e in desc.exports}
 
     def exports(self) -> Mapping[str, ExternDesc]:
         if self._descs is None:
@@ -87,7 +95,8 @@ class _Instance:
     def function(self, name: str, sig: FuncSig) -> WasmCall:
         func = self._exports[name]
         assert isinstance(func, wasmtime.Func)  # the caller checked the export's kind and type
-        if len(sig.params) <= _MAX_RAW_PARAMS and all(t is not ValType.F32 for t in sig.results):
+        ints = all(t in _INTS for t in (*sig.param_types, *sig.results))
+        if len(sig.params) <= _MAX_RAW_PARAMS and ints:
             return bind_raw(func, len(sig.params), sig.results, self._cell)
         store = self._store
 
@@ -99,8 +108,14 @@ class _Instance:
 
 
 class _KernelInstance(_Instance):
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, cell: list[Any]) -> None:
-        super().__init__(store, instance, cell)
+    def __init__(
+        self,
+        store: wasmtime.Store,
+        instance: wasmtime.Instance,
+        cell: list[Any],
+        desc: ModuleDesc | None,
+    ) -> None:
+        super().__init__(store, instance, cell, desc)
         memory = self._exports.get(load_abi().memory.name)
         raw = RawMemory(memory, cell) if isinstance(memory, wasmtime.Memory) else None
         self._raw = raw
@@ -132,8 +147,8 @@ class _Store:
         linker.allow_shadowing = True
         instance = linker.instantiate(store, kernel)
         self._kernel_exports = instance.exports(store)
-        self.kernel = _KernelInstance(store, instance, self._cell)
-        self.store, self.linker, self.engine = store, linker, runtime.engine
+        self.kernel = _KernelInstance(store, instance, self._cell, runtime.desc_of(kernel))
+        self.store, self.linker, self.runtime = store, linker, runtime
 
     def define_kernel_export(self, module: str, name: str, export: str) -> None:
         self.linker.define(self.store, module, name, self._kernel_exports[export])
@@ -149,7 +164,9 @@ class _Store:
             finally:
                 cell[0] = token
 
-        self.linker.define_func(module, name, wasm_type(sig), callback, access_caller=True)
+        types = self.runtime.func_types  # one FuncType per signature and engine
+        ty = types.get(sig) or types.setdefault(sig, wasm_type(sig))
+        self.linker.define_func(module, name, ty, callback, access_caller=True)
 
     def define_wasi(self, allowed_paths: Mapping[str, str]) -> None:
         self.linker.define_wasi()
@@ -161,7 +178,8 @@ class _Store:
 
     def instantiate(self, module: object) -> _Instance:
         assert isinstance(module, wasmtime.Module)
-        return _Instance(self.store, self.linker.instantiate(self.store, module), self._cell)
+        instance = self.linker.instantiate(self.store, module)
+        return _Instance(self.store, instance, self._cell, self.runtime.desc_of(module))
 
     def arm(self) -> None:
         self.store.set_epoch_deadline(1)
@@ -180,6 +198,8 @@ class WasmtimeRuntime:
         config = wasmtime.Config()
         config.epoch_interruption = True
         self.engine = wasmtime.Engine(config)
+        self._described: dict[int, ModuleDesc] = {}  # id of a module of this runtime -> desc
+        self.func_types: dict[FuncSig, wasmtime.FuncType] = {}
 
     def compile(self, data: bytes, origin: str) -> wasmtime.Module:
         """Compile `data` (wasm or WAT), reusing this process's earlier compilations.
@@ -213,7 +233,16 @@ class WasmtimeRuntime:
                 exports=tuple(_describe(None, e.name, e.type) for e in module.exports),
             )
             _remember(_DESCS, key, desc)
+        self._described[id(module)] = desc
         return desc
+
+    def desc_of(self, module: wasmtime.Module) -> ModuleDesc | None:
+        """The description `describe` gave for `module`, if it was asked for.
+
+        The modules live as long as the plugin that holds this runtime, so their ids are not
+        reused meanwhile.
+        """
+        return self._described.get(id(module))
 
     def new_store(self, kernel: object, *, memory_cap: int | None) -> _Store:
         """A Store with the kernel instantiated; each memory capped at `memory_cap` bytes."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from extism_kernel._abi import AbiSpec, FuncSig, ValType
@@ -19,7 +20,14 @@ from extism_kernel._errors import ExtismKernelError, PluginError
 from extism_kernel.host._host_functions import BUILTINS, HostEnv
 from extism_kernel.host._kernel_exports import KernelExports
 from extism_kernel.host._manifest import MAIN_MODULE
-from extism_kernel.host._runtime_api import Feature, Instance, Runtime, WasmCall, require
+from extism_kernel.host._runtime_api import (
+    Feature,
+    Instance,
+    Runtime,
+    Store,
+    WasmCall,
+    require,
+)
 from extism_kernel.host._user_functions import CurrentPlugin, HostFunction
 
 if TYPE_CHECKING:
@@ -48,6 +56,26 @@ def _user_callback(fn: HostFunction, kernel: KernelExports) -> Callable[..., Any
     return invoke
 
 
+def _link_spec(
+    store: Store, spec: AbiSpec, env: HostEnv, imports: AbstractSet[tuple[str, str]]
+) -> None:
+    """Define the kernel's functions and the builtins that the modules import, by spec name."""
+    env_module, legacy = spec.kernel_module, spec.legacy
+    for func in spec.functions:
+        if (env_module, func.name) in imports:
+            store.define_kernel_export(env_module, func.name, func.name)
+        alias = legacy.prefix + func.name
+        if func.legacy and (legacy.module, alias) in imports:
+            store.define_kernel_export(legacy.module, alias, func.name)
+    for func in spec.host_functions:
+        builtin = functools.partial(BUILTINS[func.name], env)
+        if (env_module, func.name) in imports:
+            store.define_function(env_module, func.name, func.sig, builtin)
+        alias = legacy.prefix + func.name
+        if func.legacy and (legacy.module, alias) in imports:
+            store.define_function(legacy.module, alias, func.sig, builtin)
+
+
 class Session:
     """One store: everything linked and ready; the main instance is created on first use."""
 
@@ -59,12 +87,17 @@ class Session:
         env: HostEnv,
         functions: Sequence[HostFunction],
         order: Sequence[str],
+        imports: AbstractSet[tuple[str, str]],
         *,
         wasi: bool,
         allowed_paths: Mapping[str, str] | None,
         memory_cap: int | None,
     ) -> None:
-        """Link everything; `compiled` maps the manifest module names (and `""`: the kernel)."""
+        """Link what the modules import; `compiled` maps their names (and `""`: the kernel).
+
+        `imports` holds every (module, name) the manifest's modules import: only those are
+        defined, so linking costs what the plugin uses, not the size of the spec.
+        """
         if memory_cap is not None:
             require(runtime, Feature.MEMORY_LIMIT)
         if wasi:
@@ -74,19 +107,12 @@ class Session:
         store = runtime.new_store(compiled[""], memory_cap=memory_cap)
         self.kernel = kernel = KernelExports(store.kernel, spec)
         env.kernel = kernel
-        legacy = spec.legacy
-        for func in spec.functions:
-            store.define_kernel_export(spec.kernel_module, func.name, func.name)
-            if func.legacy:
-                store.define_kernel_export(legacy.module, legacy.prefix + func.name, func.name)
-        for func in spec.host_functions:
-            builtin = functools.partial(BUILTINS[func.name], env)
-            store.define_function(spec.kernel_module, func.name, func.sig, builtin)
-            if func.legacy:
-                store.define_function(legacy.module, legacy.prefix + func.name, func.sig, builtin)
+        _link_spec(store, spec, env, imports)
         if wasi:
             store.define_wasi(allowed_paths or {})
         for fn in functions:
+            if (fn.namespace, fn.name) not in imports:
+                continue
             sig = FuncSig(tuple((f"p{i}", t) for i, t in enumerate(fn.params)), fn.results)
             store.define_function(fn.namespace, fn.name, sig, _user_callback(fn, kernel))
         for name in order:
