@@ -5,8 +5,9 @@ registered as the plugin's `extism:host/env` imports, so a plugin's kernel calls
 interpreter. pywasm is not re-entrant (a host function that calls back into the kernel would
 trip its "empty stack" check), so every call from Python runs on a fresh machine stack, which
 also leaves the stack clean after a trap. Memory limits are applied by lowering each memory's
-declared maximum (pywasm's `memory.grow` honours it); pywasm cannot interrupt a running call and
-has no WASI here, so those features raise `UnsupportedFeatureError` (see docs/runtimes.md).
+declared maximum (pywasm's `memory.grow` honours it); WASI is pywasm's own preview 1. pywasm
+cannot interrupt a running call (timeouts, cancel handles) nor mount a path read-only: those
+raise `UnsupportedFeatureError` (see docs/runtimes.md).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from extism_kernel._abi import FuncSig, ValType, load_abi
-from extism_kernel._errors import MissingDependencyError, PluginError
+from extism_kernel._errors import MissingDependencyError, PluginError, UnsupportedFeatureError
 from extism_kernel._wasm import ExternDesc, ModuleDesc
 from extism_kernel.host._manifest import WAT_PREFIXES
 from extism_kernel.host._runtime_api import Fault, Feature, HostCallback, WasmCall
@@ -30,6 +33,8 @@ except ImportError:  # pragma: no cover - the error names the extra
     raise MissingDependencyError(msg) from None
 
 PAGE = 65536
+READ_ONLY_PREFIX = "ro:"  # as in the wasmtime runtime: an allowed path mounted read-only
+WASI_OUTPUT_ENV = "EXTISM_ENABLE_WASI_OUTPUT"
 U64 = (1 << 64) - 1
 _I64_SIGN = 1 << 63
 _CACHE_MAX = 64
@@ -47,6 +52,14 @@ _MEMORY_OPS = ("load", "store", "memory.", "data.")
 
 class PywasmTrap(Exception):  # noqa: N818  # a wasm trap, as pywasm has no trap type
     """A trap inside pywasm: the message names the cause, as wasmtime's do."""
+
+
+class PywasmExit(Exception):  # noqa: N818  # WASI proc_exit, as pywasm raises a bare Exception
+    """The plugin called WASI `proc_exit(code)`."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"exit {code}")
+        self.code = code
 
 
 class _HostCallError(Exception):
@@ -161,12 +174,40 @@ def _run(machine: Any, action: Callable[[], Any]) -> Any:  # noqa: ANN401
         return action()
     except _HostCallError as exc:
         raise exc.inner from None
-    except (PywasmTrap, PluginError):
+    except (PywasmTrap, PywasmExit, PluginError):
         raise
     except Exception as exc:
+        if len(exc.args) == 2 and exc.args[0] is SystemExit:  # pywasm's proc_exit
+            raise PywasmExit(int(exc.args[1])) from None
         raise PywasmTrap(_trap_message(machine, exc)) from exc
     finally:
         machine.stack = saved
+
+
+class _NoStream:
+    """Stands in for a stdio stream without a file descriptor while pywasm records stdio."""
+
+    name = "<none>"
+
+    def fileno(self) -> int:
+        return -1
+
+
+def _preview1(dirs: dict[str, str]) -> Any:  # noqa: ANN401
+    """Pywasm's WASI state; it reads `sys.std*.fileno()`, which captured stdio lacks.
+
+    Its stdio entries are replaced by pipes right after, so when the real streams have no
+    descriptor, stand-ins are used for the few microseconds of the construction.
+    """
+    try:
+        return pywasm.wasi.Preview1([], dirs, {})
+    except (io.UnsupportedOperation, AttributeError, ValueError):
+        saved = sys.stdin, sys.stdout, sys.stderr
+        sys.stdin = sys.stdout = sys.stderr = _NoStream()
+        try:
+            return pywasm.wasi.Preview1([], dirs, {})
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = saved
 
 
 class _Instance:
@@ -274,9 +315,20 @@ class _Store:
         )
         self._define(module, name, self._rt.allocate_func_host(ft, hostcode))
 
-    def define_wasi(self, allowed_paths: Mapping[str, str]) -> None:  # noqa: ARG002
-        msg = "runtime `pywasm`: WASI not supported by this runtime"
-        raise AssertionError(msg)  # Session checks the feature first
+    def define_wasi(self, allowed_paths: Mapping[str, str]) -> None:
+        """Pywasm's WASI preview 1: no args, no env, stdio discarded unless the env var is set."""
+        read_only = [p for p in allowed_paths if p.startswith(READ_ONLY_PREFIX)]
+        if read_only:
+            path = read_only[0]
+            msg = f"runtime `pywasm`: read-only WASI path `{path}` not supported by this runtime"
+            raise UnsupportedFeatureError(msg, runtime="pywasm", feature="wasi-read-only")
+        wasi = _preview1({guest: host for host, guest in allowed_paths.items()})
+        if not os.environ.get(WASI_OUTPUT_ENV):
+            for fd in wasi.fd[:3]:
+                fd.pipe = io.BytesIO()  # stdin empty, stdout and stderr discarded
+        else:
+            wasi.fd[0].pipe = io.BytesIO()
+        wasi.bind(self._rt)
 
     def define_module(self, name: str, module: object) -> None:
         assert isinstance(module, _Compiled)
@@ -296,10 +348,10 @@ class _Store:
 
 
 class PywasmRuntime:
-    """pywasm (pure Python): memory limits; no interrupts, no WASI."""
+    """pywasm (pure Python): memory limits and WASI (no read-only paths); no interrupts."""
 
     name = "pywasm"
-    features = frozenset({Feature.MEMORY_LIMIT})
+    features = frozenset({Feature.MEMORY_LIMIT, Feature.WASI})
 
     def compile(self, data: bytes, origin: str) -> _Compiled:
         """Parse `data` (wasm, or WAT through wasmtime's `wat2wasm` when installed); cached."""
@@ -343,7 +395,9 @@ class PywasmRuntime:
         """Never reached: `Plugin` refuses timeouts and cancel handles on this runtime."""
 
     def classify(self, exc: BaseException) -> Fault | None:
-        """A `PywasmTrap` is a trap; anything else is not the runtime's."""
+        """A `PywasmTrap` is a trap, a `PywasmExit` an exit; anything else is not the runtime's."""
+        if isinstance(exc, PywasmExit):
+            return Fault("exit", str(exc), exc.code)
         if isinstance(exc, PywasmTrap):
             return Fault("trap", str(exc))
         return None
