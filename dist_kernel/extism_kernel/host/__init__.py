@@ -4,9 +4,10 @@
     >>> with Plugin(open("count_vowels.wasm", "rb").read()) as plugin:
     ...     plugin.call("count_vowels", "hello world")
 
-Needs the `host` extra (`pip install 'extism-kernel[host]'`, which brings wasmtime). The API
-follows the official `extism` Python SDK (Plugin, host_fn, CurrentPlugin, Manifest), plus a
-`kernel=` keyword to run on any kernel bytes; see docs/host.md.
+Needs the `host` extra (`pip install 'extism-kernel[host]'`, which brings wasmtime), or the
+`pywasm` extra for `Plugin(..., runtime="pywasm")`, the pure-Python runtime (docs/runtimes.md).
+The API follows the official `extism` Python SDK (Plugin, host_fn, CurrentPlugin, Manifest),
+plus a `kernel=` keyword to run on any kernel bytes; see docs/host.md.
 """
 
 from __future__ import annotations
