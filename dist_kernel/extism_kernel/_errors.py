@@ -62,6 +62,10 @@ class UnsupportedFeatureError(ExtismKernelError):
         super().__init__(message)
 
 
+class UnknownRuntimeError(ExtismKernelError, ValueError):
+    """A runtime name (`runtime=`, `--runtime`, `$EXTISM_KERNEL_RUNTIME`) the host does not have."""
+
+
 class HostFunctionError(ExtismKernelError):
     """A host function refused its arguments; the call then fails with this message."""
 

@@ -16,6 +16,7 @@ from extism_kernel._errors import (
     LinkError,
     ManifestError,
     PluginError,
+    UnknownRuntimeError,
     UnsupportedFeatureError,
 )
 from extism_kernel.host._manifest import Manifest, MemoryLimits, WasmSource
@@ -32,6 +33,7 @@ __all__ = [
     "MemoryLimits",
     "Plugin",
     "PluginError",
+    "UnknownRuntimeError",
     "UnsupportedFeatureError",
     "Val",
     "WasmSource",

@@ -48,7 +48,7 @@ class Plugin:
     `LinkError` for an import nobody provides, `AbiMismatchError` for a kernel that does not
     match the ABI spec. `runtime` is `wasmtime` (default, or `$EXTISM_KERNEL_RUNTIME`) or
     `pywasm` (pure Python, slow); a feature the runtime lacks (a timeout, WASI, a cancel handle)
-    raises `UnsupportedFeatureError`, and an unknown runtime name `ValueError`.
+    raises `UnsupportedFeatureError`, and an unknown runtime name `UnknownRuntimeError`.
     """
 
     def __init__(  # noqa: PLR0913

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from extism_kernel._errors import UnsupportedFeatureError
+from extism_kernel._errors import UnknownRuntimeError, UnsupportedFeatureError
 
 if TYPE_CHECKING:
     from extism_kernel._abi import FuncSig
@@ -169,8 +169,9 @@ def require(runtime: Runtime, feature: Feature) -> None:
 def new_runtime(name: str | None = None) -> Runtime:
     """A fresh runtime object of the named implementation (imported on use).
 
-    Without a name: `$EXTISM_KERNEL_RUNTIME` when set, else wasmtime. Raises `ValueError` for
-    an unknown name and `MissingDependencyError` when the engine's package is not installed.
+    Without a name: `$EXTISM_KERNEL_RUNTIME` when set, else wasmtime. Raises
+    `UnknownRuntimeError` (a `ValueError`) for an unknown name and `MissingDependencyError`
+    when the engine's package is not installed.
     """
     name = name or os.environ.get(RUNTIME_ENV) or DEFAULT_RUNTIME
     if name == "wasmtime":
@@ -182,4 +183,4 @@ def new_runtime(name: str | None = None) -> Runtime:
 
         return PywasmRuntime()
     msg = f"runtime `{name}`: expected one of {', '.join(RUNTIMES)}"
-    raise ValueError(msg)
+    raise UnknownRuntimeError(msg)
