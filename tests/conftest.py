@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # tooling/ (never installed) and tests/kernel_driver.py
 
 import extism_kernel  # noqa: E402
+from host_plugins import KERNELS  # noqa: E402
 from kernel_driver import KernelInstance  # noqa: E402
 
 
@@ -33,6 +34,14 @@ def official_kernel_wasm() -> bytes:
     from tooling.official_kernel import official_kernel  # noqa: PLC0415
 
     return official_kernel()
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(
+    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
+) -> bytes:
+    """Each kernel in turn, as bytes: ours and the official one."""
+    return kernel_wasm if request.param == "ours" else official_kernel_wasm
 
 
 @pytest.fixture

@@ -19,18 +19,11 @@ import pytest
 from extism_kernel import load_abi
 from extism_kernel.host import ManifestError, Plugin, PluginError
 from extism_kernel.host._host_functions import BUILTINS, LOG_LEVEL_OFF, TRACE, host_allowed
-from host_plugins import KERNELS, plugin_wasm
+from host_plugins import plugin_wasm
 
 pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
 
 LOGGER = "extism_kernel.plugin"
-
-
-@pytest.fixture(params=KERNELS)
-def kernel(
-    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
-) -> bytes:
-    return kernel_wasm if request.param == "ours" else official_kernel_wasm
 
 
 def test_registry_keys_are_the_spec_host_functions():

@@ -9,7 +9,7 @@ import extism
 import pytest
 from extism_kernel.host import Plugin, PluginError, UnsupportedFeatureError, host_fn
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY
-from host_plugins import KERNELS, plugin_wasm
+from host_plugins import plugin_wasm
 
 pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
 
@@ -20,13 +20,6 @@ def _restore_registry():
     before = list(HOST_FN_REGISTRY)
     yield
     HOST_FN_REGISTRY[:] = before
-
-
-@pytest.fixture(params=KERNELS)
-def kernel(
-    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
-) -> bytes:
-    return kernel_wasm if request.param == "ours" else official_kernel_wasm
 
 
 def manifest(name: str, **extra: object) -> dict[str, object]:

@@ -7,16 +7,9 @@ import json
 import extism
 import pytest
 from extism_kernel.host import LinkError, Plugin, PluginError
-from host_plugins import KERNELS, plugin_wasm
+from host_plugins import plugin_wasm
 
 pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
-
-
-@pytest.fixture(params=KERNELS)
-def kernel(
-    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
-) -> bytes:
-    return kernel_wasm if request.param == "ours" else official_kernel_wasm
 
 
 def official(name: str, function: str, data: bytes) -> bytes:

@@ -7,7 +7,7 @@ import pytest
 from extism_kernel import ValType
 from extism_kernel.host import CurrentPlugin, LinkError, Plugin, PluginError, Val, host_fn
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY
-from host_plugins import KERNELS, plugin_wasm
+from host_plugins import plugin_wasm
 
 pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
 
@@ -18,13 +18,6 @@ def _restore_registry():
     before = list(HOST_FN_REGISTRY)
     yield
     HOST_FN_REGISTRY[:] = before
-
-
-@pytest.fixture(params=KERNELS)
-def kernel(
-    request: pytest.FixtureRequest, kernel_wasm: bytes, official_kernel_wasm: bytes
-) -> bytes:
-    return kernel_wasm if request.param == "ours" else official_kernel_wasm
 
 
 @host_fn(name="to_upper")
