@@ -29,6 +29,7 @@ from email.parser import HeaderParser
 from typing import TYPE_CHECKING, Any, Literal
 
 from extism_kernel._abi import SPEC_FILE, AbiSpec, OtherExport, load_abi, parse_spec
+from extism_kernel._check import Finding
 from extism_kernel._errors import AbiSpecError, UnreadableInputError
 from extism_kernel._wasm import describe_module
 
@@ -75,26 +76,10 @@ class AbiSurface:
 
 
 @dataclass(frozen=True)
-class AbiChange:
+class AbiChange(Finding):
     """One difference between two ABIs."""
 
     severity: ChangeSeverity
-    code: str
-    subject: str
-    message: str
-
-    def __str__(self) -> str:
-        """Render as `breaking: <message>`."""
-        return f"{self.severity}: {self.message}"
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the change as a JSON object (`change` in the report schema)."""
-        return {
-            "severity": self.severity,
-            "code": self.code,
-            "subject": self.subject,
-            "message": self.message,
-        }
 
 
 @dataclass(frozen=True)

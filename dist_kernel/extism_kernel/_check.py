@@ -19,26 +19,33 @@ REPORT_SCHEMA_FILE = "report.schema.json"
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One difference between a module and the ABI spec."""
+class Finding:
+    """One thing a check found: its severity, a stable code, what it is about, and a message."""
 
-    severity: Severity
+    severity: str
     code: str
     subject: str
     message: str
 
     def __str__(self) -> str:
-        """`error: <message>`."""
+        """`<severity>: <message>`."""
         return f"{self.severity}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
-        """Return the problem as a JSON object (`problem` in the report schema)."""
+        """Return the finding as a JSON object (`problem` / `change` in the report schema)."""
         return {
             "severity": self.severity,
             "code": self.code,
             "subject": self.subject,
             "message": self.message,
         }
+
+
+@dataclass(frozen=True)
+class Problem(Finding):
+    """One difference between a module and the ABI spec."""
+
+    severity: Severity
 
 
 def count_summary(problems: tuple[Problem, ...]) -> str:
