@@ -12,20 +12,17 @@ kernel or any other, against a local HTTP echo server, and returns a typed repor
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import logging
 import os
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
 from extism_kernel._check import check_kernel
+from extism_kernel._echo_server import echo_server
 from extism_kernel._errors import ExtismKernelError, MissingDependencyError
 
 RUNTIME_ENV = "EXTISM_KERNEL_RUNTIME"  # as in host._runtime_api (the core never imports host)
@@ -38,8 +35,6 @@ CASES_FILE = "cases.json"
 INCLUDE = ";; @include pdk.wat"
 PDK_FILE = "pdk.wat"
 HTTP_PLACEHOLDER = "$HTTP"
-ECHO_HEADER_PREFIX = "x-conformance-"
-STATUS_PATH = "/status/"
 SUITE_FORMAT = 1
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "off")
 
@@ -286,50 +281,6 @@ def export_suite(dest: Path) -> list[Path]:
     cases.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     written.append(cases)
     return written
-
-
-# --- the HTTP echo server --------------------------------------------------------------------
-
-
-class _EchoHandler(http.server.BaseHTTPRequestHandler):
-    """Answer every request with its own shape: `METHOD PATH`, x-conformance-* headers, body."""
-
-    def _echo(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = sorted(
-            (k.lower(), v)
-            for k, v in self.headers.items()
-            if k.lower().startswith(ECHO_HEADER_PREFIX)
-        )
-        text = f"{self.command} {self.path}\n" + "".join(f"{k}: {v}\n" for k, v in headers)
-        payload = text.encode() + b"\n" + body
-        status = 200
-        route = self.path.split("?")[0]
-        if route.startswith(STATUS_PATH) and route[len(STATUS_PATH) :].isdigit():
-            status = int(route[len(STATUS_PATH) :])
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _echo  # noqa: N815
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        """Stay quiet: the suite reports results, not requests."""
-
-
-@contextmanager
-def echo_server() -> Iterator[str]:
-    """Run the HTTP echo server on 127.0.0.1 (a free port) and yield its base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def default_runtime() -> str:
