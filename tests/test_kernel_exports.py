@@ -340,3 +340,18 @@ def test_call_state_mirrors_the_getters(k: KernelInstance) -> None:
     k.reset()
     assert k.call_state() == address
     assert k.read(address, 40) == bytes(40)
+
+
+def test_reset_zeroes_data_where_a_grown_table_used_to_be(k: KernelInstance) -> None:
+    """After the table grows, its first home holds plugin data: the next reset must zero it."""
+    handles = [k.alloc(24) for _ in range(300)]  # the table doubles, its first block is freed
+    refill = [k.alloc(24) for _ in range(100)]  # and reused by these blocks
+    for h in handles + refill:
+        k.write(h, b"\xaa" * 24)
+    lowest = min(handles + refill)
+    k.reset()
+    fresh = [k.alloc(24) for _ in range(400)]
+    assert min(fresh) <= lowest
+    # reused blocks are not zeroed (they may hold old table entries), but no byte of the
+    # previous call's data survives
+    assert all(b"\xaa" not in k.read(h, 24) for h in fresh)

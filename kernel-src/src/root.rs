@@ -1,7 +1,7 @@
 //! The root record: allocator bookkeeping plus the input, output and error slots of the call.
 
 use crate::allocator;
-use crate::layout::{heap_start, memory_end, zero, BINS, ENTRY_SIZE, HEADER};
+use crate::layout::{heap_start, memory_end, zero, BINS, ENTRY_SIZE, HEADER, TABLE_INITIAL};
 
 /// Everything the kernel knows that is not in the block table. Lives in the kernel's static data
 /// (below `__heap_base`), which `store_*`/`load_*` refuse to touch.
@@ -78,8 +78,11 @@ pub fn get() -> &'static mut Root {
 /// Forget every block, the input, the output and the error, in time proportional to the memory
 /// used since the last reset (that memory is zeroed, so no data outlives its call).
 pub fn reset(root: &mut Root) {
-    let used_end = root.high_water;
-    unsafe { zero(heap_start(), used_end) };
+    // Only data needs zeroing. A table that never grew still sits where `init` puts it, and
+    // its entries are rewritten before they are read: skip it (most calls never grow it).
+    let table_end = heap_start() + (HEADER + TABLE_INITIAL * ENTRY_SIZE) as u64;
+    let start = if root.table_cap == TABLE_INITIAL { table_end } else { heap_start() };
+    unsafe { zero(start, root.high_water) };
     unsafe { core::ptr::write_bytes(root as *mut Root, 0, 1) };
     root.initialized = 1;
     allocator::init(root);
