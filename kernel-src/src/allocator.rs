@@ -7,7 +7,7 @@
 //! block unrecognisable, never corrupt another.
 
 use crate::layout::{
-    align_up, copy, ensure_memory, heap_start, write_u32, ADDRESS_SPACE, BINS, ENTRY_SIZE, HEADER,
+    align_up, copy, ensure_memory, heap_start, memory_end, write_u32, ADDRESS_SPACE, BINS, ENTRY_SIZE, HEADER,
     MIN_SPLIT, NIL, TABLE_INITIAL,
 };
 use crate::root::Root;
@@ -149,6 +149,7 @@ fn place_block(root: &mut Root, index: u32, cap: u32, state: u32) {
     }
     root.last = index;
     root.top = start + cap as u64;
+    root.word_limit = memory_end() - 8 - heap_start();
     if root.top > root.high_water {
         root.high_water = root.top;
     }

@@ -13,6 +13,10 @@ pub struct Root {
     pub table: u32,
     /// Entries the table has room for.
     pub table_cap: u32,
+    /// `memory_end() - 8 - heap_start()` as of the last block placed: the highest offset from the
+    /// heap start a u64 access may begin at. Cached because `memory.size` costs more than a load
+    /// in the `load_u64`/`store_u64` hot path; memory only grows, so it is never too large.
+    pub word_limit: u64,
     /// Entry of the block that holds the table itself.
     pub table_entry: u32,
     /// Next never-used table index; entries `[fresh, table_cap)` are free for the taking.
@@ -43,6 +47,7 @@ static mut ROOT: Root = Root {
     initialized: 0,
     table: 0,
     table_cap: 0,
+    word_limit: 0,
     table_entry: 0,
     fresh: 0,
     spare: 0,
@@ -99,12 +104,12 @@ impl Root {
     /// The hot path of `load_u64`/`store_u64`: inlined, no call (even an untaken one costs).
     #[inline(always)]
     pub fn is_addressable_u64(&self, p: u64) -> bool {
-        // [heap_start, end - 8] as one unsigned compare (memory_end() >= 64 KiB: no wrap); then
+        // [heap_start, end - 8] as one unsigned compare against the cached limit; then
         // [p, p + 8) misses [table - HEADER, table + span) iff p + 15 - table >= span + 15.
         let heap = heap_start();
         let table = self.table as u64;
         let span = self.table_cap as u64 * ENTRY_SIZE as u64;
-        p.wrapping_sub(heap) <= memory_end() - 8 - heap
+        p.wrapping_sub(heap) <= self.word_limit
             && (p + 15).wrapping_sub(table) >= span + 15
     }
 
