@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,3 +57,13 @@ def host_runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setenv(RUNTIME_ENV, request.param)
     return str(request.param)
+
+
+@pytest.fixture
+def restore_host_fn_registry() -> Iterator[None]:
+    """`@host_fn` registers globally (as in the official SDK): undo a test's additions."""
+    from extism_kernel.host._user_functions import HOST_FN_REGISTRY  # noqa: PLC0415
+
+    before = list(HOST_FN_REGISTRY)
+    yield
+    HOST_FN_REGISTRY[:] = before

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,3 +161,15 @@ def shared_build(tmp_path_factory: pytest.TempPathFactory) -> Dists:
         sdist=root / "dist" / f"extism_kernel-{v}.tar.gz",
         wheel=root / "dist" / f"extism_kernel-{v}-py3-none-any.whl",
     )
+
+
+def console_script(name: str) -> str:
+    """The console script `name`, preferring the one installed beside this Python."""
+    scripts = Path(sysconfig.get_path("scripts"))
+    for candidate in (scripts / name, scripts / f"{name}.exe"):
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"`{name}` is not installed: pip install '.[test]' brings it")
+    return found

@@ -6,18 +6,11 @@ import extism
 import pytest
 from extism_kernel import ValType
 from extism_kernel.host import CurrentPlugin, LinkError, Plugin, PluginError, Val, host_fn
-from extism_kernel.host._user_functions import HOST_FN_REGISTRY
 from host_plugins import plugin_wasm
 
-pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
-
-
-@pytest.fixture(autouse=True)
-def _restore_registry():
-    """`@host_fn` registers globally (as in the official SDK): undo each test's additions."""
-    before = list(HOST_FN_REGISTRY)
-    yield
-    HOST_FN_REGISTRY[:] = before
+pytestmark = pytest.mark.usefixtures(
+    "host_runtime", "restore_host_fn_registry"
+)  # every test on each runtime
 
 
 @host_fn(name="to_upper")

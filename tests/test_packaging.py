@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -37,6 +36,7 @@ from dist_builder import (
     REPO,
     Dists,
     build,
+    console_script,
     shared_build,
     version,
 )
@@ -282,17 +282,6 @@ def test_sdist_rebuilds_the_same_wheel(dists: Dists, tmp_path: Path):
     assert rebuilt.read_bytes() == dists.wheel.read_bytes()
 
 
-def _tool(name: str) -> str:
-    scripts = Path(sysconfig.get_path("scripts"))
-    for candidate in (scripts / name, scripts / f"{name}.exe"):
-        if candidate.is_file():
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"`{name}` is not installed: pip install '.[test]' brings it")
-    return found
-
-
 @pytest.mark.slow
 def test_twine_check_strict(dists: Dists):
     proc = subprocess.run(  # noqa: S603
@@ -307,7 +296,7 @@ def test_twine_check_strict(dists: Dists):
 @pytest.mark.slow
 def test_check_wheel_contents(dists: Dists):
     proc = subprocess.run(  # noqa: S603
-        [_tool("check-wheel-contents"), str(dists.wheel)],
+        [console_script("check-wheel-contents"), str(dists.wheel)],
         capture_output=True,
         text=True,
         check=False,

@@ -7,11 +7,11 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dist_builder import console_script
 from ruamel.yaml import YAML
 
 REPO = Path(__file__).resolve().parent.parent
@@ -20,18 +20,6 @@ WORKFLOWS = GITHUB / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"uses: \S+@[0-9a-f]{40} # v\d+(\.\d+)*$")
-
-
-def _tool(name: str) -> str:
-    """The console script `name`, preferring the one installed beside this Python."""
-    scripts = Path(sysconfig.get_path("scripts"))
-    for candidate in (scripts / name, scripts / f"{name}.exe"):
-        if candidate.is_file():
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"`{name}` is not installed: pip install '.[test]' brings it")
-    return found
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -88,7 +76,7 @@ def test_dependabot_schema():
 def test_zizmor_offline_has_no_high_or_medium_findings():
     """Workflows and dependabot.yml: pinning, permissions, template injection, cooldowns, ..."""
     proc = subprocess.run(  # noqa: S603
-        [_tool("zizmor"), "--offline", "--format=json", str(GITHUB)],
+        [console_script("zizmor"), "--offline", "--format=json", str(GITHUB)],
         capture_output=True,
         text=True,
         check=False,
