@@ -213,6 +213,39 @@ def test_kernel_private_memory_is_not_addressable(k: KernelInstance) -> None:
     assert k.length(first) == 8
 
 
+def test_a_reused_free_block_gets_its_header_back(k: KernelInstance) -> None:
+    """A free block's header is ordinary heap to a plugin; reuse must not inherit a scribble."""
+    freed = k.alloc(64)
+    k.alloc(8)  # keeps `freed` from merging back into the unused top of the heap
+    k.free(freed)
+    k.store_u64(freed - 8, (1 << 64) - 1)
+    again = k.alloc(64)
+    assert again == freed
+    assert k.length(again) == 64
+    k.free(again)
+    assert k.length(again) == 0
+
+
+def test_u64_stores_outside_headers_cannot_reach_a_moved_table(k: KernelInstance) -> None:
+    """Once the table has moved above the blocks, a u64 store at every address of memory (the
+    headers of live blocks excepted) still leaves the allocator intact: the one-compare fast
+    path of store_u64 stops short of the table wherever it lives."""
+    handles = [k.alloc(24) for _ in range(300)]  # the table doubles twice, moving up each time
+    for h in handles[::2]:
+        k.free(h)
+    live = handles[1::2]
+    onto_header = {p for h in live for p in range(h - 15, h)}  # [p, p + 8) meets [h - 8, h)
+    ones = (1 << 64) - 1
+    for p in range(k.pages * PAGE - 7):
+        if p not in onto_header:
+            k.store_u64(p, ones)
+    assert all(k.length(h) == 24 for h in live)
+    more = [k.alloc(40) for _ in range(400)]  # the table grows and moves again
+    assert all(k.length(h) == 24 for h in live)
+    assert all(k.length(h) == 40 for h in more)
+    assert len(set(more) | set(live)) == len(more) + len(live)
+
+
 # --- input / output / error --------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@
 //! block unrecognisable, never corrupt another.
 
 use crate::layout::{
-    align_up, copy, ensure_memory, heap_start, memory_end, write_u32, ADDRESS_SPACE, BINS, ENTRY_SIZE, HEADER,
+    align_up, copy, ensure_memory, heap_start, write_u32, ADDRESS_SPACE, BINS, ENTRY_SIZE, HEADER,
     MIN_SPLIT, NIL, TABLE_INITIAL,
 };
 use crate::root::Root;
@@ -52,6 +52,7 @@ pub fn entry(root: &Root, index: u32) -> &'static mut Entry {
 fn set_table(root: &mut Root, table: u64, cap: u32) {
     root.table = table as u32;
     root.table_cap = cap;
+    root.refresh_limits();
 }
 
 /// Lay out an empty heap: one block holding the initial table.
@@ -121,7 +122,10 @@ fn alloc_block(root: &mut Root, n: u32) -> u32 {
             index
         }
         index => {
-            entry(root, index).state = ACTIVE;
+            // Free memory is plugin-writable: restore the header a stray store may have hit.
+            let e = entry(root, index);
+            e.state = ACTIVE;
+            unsafe { write_u32(e.start as u64 - HEADER as u64, index) };
             index
         }
     };
@@ -149,7 +153,7 @@ fn place_block(root: &mut Root, index: u32, cap: u32, state: u32) {
     }
     root.last = index;
     root.top = start + cap as u64;
-    root.word_limit = memory_end() - 8 - heap_start();
+    root.refresh_limits();
     if root.top > root.high_water {
         root.high_water = root.top;
     }

@@ -97,5 +97,9 @@ pub unsafe fn zero(start: u64, end: u64) {
 /// Copy `len` bytes from `src` to `dst` (the ranges do not overlap).
 #[inline(always)]
 pub unsafe fn copy(src: u64, dst: u64, len: u64) {
-    core::ptr::copy_nonoverlapping(src as usize as *const u8, dst as usize as *mut u8, len as usize);
+    core::ptr::copy_nonoverlapping(
+        src as usize as *const u8,
+        dst as usize as *mut u8,
+        len as usize,
+    );
 }

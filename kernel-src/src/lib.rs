@@ -20,6 +20,10 @@
 //!   links prev/next, free-bin links) is itself a block of the heap, doubled when full. It and the
 //!   `Root` record are *private*: `store_*` into them is a no-op, `load_*` from them reads 0, and
 //!   `input_set`/`output_set` ranges may not touch them.
+//! * `load_u64`/`store_u64` are the plugin's hot path. Their bounds check is one compare against a
+//!   cached *fast window*: from the end of the table's first home to the end of memory, or up to
+//!   the table once it has moved above that point. Other addresses take the full check. The
+//!   window is recomputed whenever a block is placed or the table moves (`Root::refresh_limits`).
 //! * Free blocks sit in 32 size-class bins (class = floor(log2(capacity))), found in O(1) through
 //!   a bitmap of non-empty bins; a reused block is split when the excess is ≥ 24 bytes.
 //!

@@ -17,6 +17,10 @@ pub struct Root {
     /// heap start a u64 access may begin at. Cached because `memory.size` costs more than a load
     /// in the `load_u64`/`store_u64` hot path; memory only grows, so it is never too large.
     pub word_limit: u64,
+    /// Every `p` in `[fast_start(), fast_start() + fast_count)` starts a u64 that lies in the
+    /// heap, below the end of memory and clear of the table: the one-compare path of
+    /// `load_u64`/`store_u64`. The stretch above the initial table, up to the table if it moved.
+    pub fast_count: u64,
     /// Entry of the block that holds the table itself.
     pub table_entry: u32,
     /// Next never-used table index; entries `[fresh, table_cap)` are free for the taking.
@@ -48,6 +52,7 @@ static mut ROOT: Root = Root {
     table: 0,
     table_cap: 0,
     word_limit: 0,
+    fast_count: 0,
     table_entry: 0,
     fresh: 0,
     spare: 0,
@@ -80,13 +85,18 @@ pub fn get() -> &'static mut Root {
     root
 }
 
+/// First address of the u64 fast window: the end of the table as `init` places it.
+#[inline(always)]
+fn fast_start() -> u64 {
+    heap_start() + (HEADER + TABLE_INITIAL * ENTRY_SIZE) as u64
+}
+
 /// Forget every block, the input, the output and the error, in time proportional to the memory
 /// used since the last reset (that memory is zeroed, so no data outlives its call).
 pub fn reset(root: &mut Root) {
     // Only data needs zeroing. A table that never grew still sits where `init` puts it, and
     // its entries are rewritten before they are read: skip it (most calls never grow it).
-    let table_end = heap_start() + (HEADER + TABLE_INITIAL * ENTRY_SIZE) as u64;
-    let start = if root.table_cap == TABLE_INITIAL { table_end } else { heap_start() };
+    let start = if root.table_cap == TABLE_INITIAL { fast_start() } else { heap_start() };
     unsafe { zero(start, root.high_water) };
     unsafe { core::ptr::write_bytes(root as *mut Root, 0, 1) };
     root.initialized = 1;
@@ -104,13 +114,29 @@ impl Root {
     /// The hot path of `load_u64`/`store_u64`: inlined, no call (even an untaken one costs).
     #[inline(always)]
     pub fn is_addressable_u64(&self, p: u64) -> bool {
+        if p.wrapping_sub(fast_start()) < self.fast_count {
+            return true;
+        }
         // [heap_start, end - 8] as one unsigned compare against the cached limit; then
         // [p, p + 8) misses [table - HEADER, table + span) iff p + 15 - table >= span + 15.
         let heap = heap_start();
         let table = self.table as u64;
         let span = self.table_cap as u64 * ENTRY_SIZE as u64;
-        p.wrapping_sub(heap) <= self.word_limit
-            && (p + 15).wrapping_sub(table) >= span + 15
+        p.wrapping_sub(heap) <= self.word_limit && (p + 15).wrapping_sub(table) >= span + 15
+    }
+
+    /// Recompute the cached u64 bounds; called whenever a block is placed or the table moves.
+    #[inline(never)]
+    pub fn refresh_limits(&mut self) {
+        let end = memory_end();
+        self.word_limit = end - 8 - heap_start();
+        let fast = fast_start();
+        let table_high = self.table as u64 + self.table_cap as u64 * ENTRY_SIZE as u64;
+        // The window ends at the end of memory, or below the table once it moved above `fast`
+        // (empty while a grown table straddles `fast`).
+        let stop =
+            if table_high <= fast { end } else { fast.max(self.table as u64 - HEADER as u64) };
+        self.fast_count = (stop + 1).saturating_sub(fast + 8);
     }
 
     /// True when the byte at `p` lies in the heap, outside the table (the cold `*_u8` path).
