@@ -146,6 +146,14 @@ def test_kernel_memory_import_is_refused(kernel):
         Plugin(wat.encode(), kernel=kernel)
 
 
+def test_kernel_extensions_are_not_importable(kernel):
+    """The host links the kernel instance whole; an export outside the spec still fails."""
+    wat = """(module (import "extism:host/env" "begin_call" (func (param i64) (result i64)))
+                     (func (export "f") (result i32) (i32.const 0)))"""
+    with pytest.raises(LinkError, match=r"`extism:host/env::begin_call` .* is not provided"):
+        Plugin(wat.encode(), kernel=kernel)
+
+
 def test_wasi_import_without_wasi(kernel):
     with pytest.raises(LinkError, match=r"`wasi_snapshot_preview1::random_get` .* needs WASI"):
         Plugin(plugin_wasm("wasi"), kernel=kernel)

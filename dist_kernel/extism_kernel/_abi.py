@@ -6,7 +6,7 @@ import difflib
 import enum
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ class FuncSig:
     params: tuple[tuple[str, ValType], ...]
     results: tuple[ValType, ...]
 
-    @property
+    @cached_property
     def param_types(self) -> tuple[ValType, ...]:
         """The parameter types alone."""
         return tuple(t for _, t in self.params)
@@ -109,12 +109,12 @@ class AbiSpec:
         """Names of the host functions of the kernel module, in spec order."""
         return tuple(f.name for f in self.host_functions)
 
-    @property
+    @cached_property
     def env_imports(self) -> dict[str, Function]:
         """Every function a plugin may import from `kernel_module`, by name."""
         return {f.name: f for f in (*self.functions, *self.host_functions)}
 
-    @property
+    @cached_property
     def legacy_imports(self) -> dict[str, Function]:
         """Functions an Extism 0.x plugin may import from the legacy module, by prefixed name."""
         return {

@@ -27,17 +27,30 @@ def _render(params: Sequence[ValType], results: Sequence[ValType]) -> str:
     )
 
 
+_SPEC_PROVIDERS: dict[int, tuple[AbiSpec, dict[tuple[str, str], ExternDesc]]] = {}
+
+
+def _spec_providers(spec: AbiSpec) -> dict[tuple[str, str], ExternDesc]:
+    """The kernel module's functions and their legacy aliases (computed once per spec)."""
+    known = _SPEC_PROVIDERS.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    out: dict[tuple[str, str], ExternDesc] = {}
+    for name, func in spec.env_imports.items():
+        out[spec.kernel_module, name] = ExternDesc(spec.kernel_module, name, "func", sig=func.sig)
+    for name, func in spec.legacy_imports.items():
+        out[spec.legacy.module, name] = ExternDesc(spec.legacy.module, name, "func", sig=func.sig)
+    _SPEC_PROVIDERS[id(spec)] = (spec, out)  # the spec is kept alive, so its id stays its own
+    return out
+
+
 def providers(
     spec: AbiSpec,
     user: Iterable[tuple[str, str, Sequence[ValType], Sequence[ValType]]],
     modules: Mapping[str, ModuleDesc],
 ) -> dict[tuple[str, str], ExternDesc]:
     """Every (module, name) a plugin may import, with the type it is provided at."""
-    out: dict[tuple[str, str], ExternDesc] = {}
-    for name, func in spec.env_imports.items():
-        out[spec.kernel_module, name] = ExternDesc(spec.kernel_module, name, "func", sig=func.sig)
-    for name, func in spec.legacy_imports.items():
-        out[spec.legacy.module, name] = ExternDesc(spec.legacy.module, name, "func", sig=func.sig)
+    out = dict(_spec_providers(spec))
     for namespace, name, params, results in user:
         if namespace == spec.kernel_module and name not in spec.env_imports:
             continue  # a user function may shadow a builtin, not add a name (as in Rust)
@@ -47,6 +60,25 @@ def providers(
         for export in desc.exports:
             out[module_name, export.name] = export
     return out
+
+
+def _import_problem(
+    imp: ExternDesc, provided: Mapping[tuple[str, str], ExternDesc], *, spec: AbiSpec, wasi: bool
+) -> str:
+    """What is wrong with one import, as the tail of a message; "" when it links."""
+    module = imp.module or ""
+    if module in WASI_MODULES:
+        return "" if wasi else " needs WASI (pass `wasi=True`)"
+    if module == spec.kernel_module and imp.kind != "func":
+        return ": plugins may import only functions from the kernel module"
+    have = provided.get((module, imp.name))
+    if have is None:
+        return " is not provided by the kernel, the host or the manifest"
+    if have.kind != imp.kind:
+        return f": expected {have.render_type()}"
+    if have.sig is not None and imp.sig is not None and _sig_key(have.sig) != _sig_key(imp.sig):
+        return f": expected {_render(*_sig_key(have.sig))}"
+    return ""
 
 
 def check_imports(
@@ -60,24 +92,11 @@ def check_imports(
     """Raise `LinkError` listing every import of `module_name` that is missing or mistyped."""
     problems: list[str] = []
     for imp in desc.imports:
-        module = imp.module or ""
-        where = f"module `{module_name}`: import `{module}::{imp.name}` of type {imp.render_type()}"
-        if module in WASI_MODULES:
-            if not wasi:
-                problems.append(f"{where} needs WASI (pass `wasi=True`)")
-            continue
-        if module == spec.kernel_module and imp.kind != "func":
-            problems.append(f"{where}: plugins may import only functions from the kernel module")
-            continue
-        have = provided.get((module, imp.name))
-        if have is None:
-            problems.append(f"{where} is not provided by the kernel, the host or the manifest")
-        elif have.kind != imp.kind:
-            problems.append(f"{where}: expected {have.render_type()}")
-        elif (
-            have.sig is not None and imp.sig is not None and _sig_key(have.sig) != _sig_key(imp.sig)
-        ):
-            problems.append(f"{where}: expected {_render(*_sig_key(have.sig))}")
+        problem = _import_problem(imp, provided, spec=spec, wasi=wasi)
+        if problem:
+            module = imp.module or ""
+            where = f"module `{module_name}`: import `{module}::{imp.name}`"
+            problems.append(f"{where} of type {imp.render_type()}{problem}")
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         msg = f"cannot link `{module_name}`: {problems[0]}" + (

@@ -20,7 +20,7 @@ from extism_kernel._errors import PluginError
 from extism_kernel._wasm import ExternDesc, ModuleDesc, _describe
 from extism_kernel.host._manifest import WAT_PREFIXES
 from extism_kernel.host._runtime_api import Fault, Feature, HostCallback, WasmCall
-from extism_kernel.host._wasmtime_raw import RawMemory, bind_raw
+from extism_kernel.host._wasmtime_raw import RawMemory, bind_raw, export_named
 
 FAR_DEADLINE = 1 << 62  # epoch ticks: "never" outside calls
 READ_ONLY_PREFIX = "ro:"
@@ -78,7 +78,7 @@ class _Instance:
         desc: ModuleDesc | None,
     ) -> None:
         self._store = store
-        self._exports = instance.exports(store)
+        self._instance = instance
         self._cell = cell
         # the module's description (cached per process) is much cheaper than asking the instance
         self._descs = None if desc is None else {e.name: e for e in desc.exports}
@@ -88,12 +88,16 @@ class _Instance:
             store = self._store
             self._descs = {
                 name: _describe(None, name, item.type(store))  # type: ignore[call-arg]
-                for name, item in self._exports._extern_map.items()  # noqa: SLF001
+                for name, item in self._instance.exports(store).items()
             }
         return self._descs
 
+    def export(self, name: str) -> object | None:
+        """The wasmtime extern exported as `name` (looked up alone: see `export_named`)."""
+        return export_named(self._store, self._instance, name)
+
     def function(self, name: str, sig: FuncSig) -> WasmCall:
-        func = self._exports[name]
+        func = self.export(name)
         assert isinstance(func, wasmtime.Func)  # the caller checked the export's kind and type
         ints = all(t in _INTS for t in (*sig.param_types, *sig.results))
         if len(sig.params) <= _MAX_RAW_PARAMS and ints:
@@ -116,7 +120,7 @@ class _KernelInstance(_Instance):
         desc: ModuleDesc | None,
     ) -> None:
         super().__init__(store, instance, cell, desc)
-        memory = self._exports.get(load_abi().memory.name)
+        memory = self.export(load_abi().memory.name)
         raw = RawMemory(memory, cell) if isinstance(memory, wasmtime.Memory) else None
         self._raw = raw
         if raw is not None:
@@ -145,13 +149,20 @@ class _Store:
         self._cell: list[Any] = [store._context()]  # noqa: SLF001  # for unchecked calls
         linker = wasmtime.Linker(runtime.engine)
         linker.allow_shadowing = True
-        instance = linker.instantiate(store, kernel)
-        self._kernel_exports = instance.exports(store)
+        self._kernel_instance = instance = linker.instantiate(store, kernel)
+        self._whole_kernel_in: set[str] = set()
         self.kernel = _KernelInstance(store, instance, self._cell, runtime.desc_of(kernel))
         self.store, self.linker, self.runtime = store, linker, runtime
 
     def define_kernel_export(self, module: str, name: str, export: str) -> None:
-        self.linker.define(self.store, module, name, self._kernel_exports[export])
+        if name != export:  # an alias (`env::extism_alloc`)
+            self.linker.define(self.store, module, name, self.kernel.export(export))  # type: ignore[arg-type]
+        elif module not in self._whole_kernel_in:
+            # One crossing defines every kernel export under `module`, where defining each name
+            # costs about 15 us. Imports were checked against the spec before linking, so a
+            # plugin cannot reach an export the spec does not list.
+            self.linker.define_instance(self.store, module, self._kernel_instance)
+            self._whole_kernel_in.add(module)
 
     def define_function(self, module: str, name: str, sig: FuncSig, impl: HostCallback) -> None:
         cell = self._cell

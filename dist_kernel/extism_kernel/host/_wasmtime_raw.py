@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import wasmtime
 from wasmtime import _bindings as ffi
+from wasmtime._extern import wrap_extern
 from wasmtime._func import maybe_raise_last_exn
 
 from extism_kernel._abi import ValType
@@ -111,6 +112,24 @@ def bind_raw(  # noqa: C901  # specialised by arity on purpose: one Python frame
 
     call2.__wasm_func__ = func  # type: ignore[attr-defined]
     return call2
+
+
+def export_named(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> object | None:
+    """The export `name` of `instance`, or None: one lookup by name.
+
+    `Instance.exports` wraps every export of the instance the first time it is asked for
+    (about 8 us each); a host that needs a few of them pays only for those.
+    """
+    data = name.encode()
+    item = ffi.wasmtime_extern_t()
+    found = ffi.wasmtime_instance_export_get(
+        store._context(),  # noqa: SLF001
+        ctypes.byref(instance._instance),  # noqa: SLF001
+        data,
+        len(data),
+        ctypes.byref(item),
+    )
+    return wrap_extern(item) if found else None
 
 
 class RawMemory:
