@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     live: dict[str, list[kb.LiveResult]] = {name: [] for name in benches if name != "official"}
     for _ in range(args.rounds):
         for name, bench in benches.items():
-            thr[name].append(kb.throughput(bench, size=args.size, reps=2, overhead=overhead[name]))
+            thr[name].append(kb.throughput(bench, size=args.size, reps=5, overhead=overhead[name]))
             if args.live and name != "official":
                 live[name].append(
                     kb.live_blocks(

@@ -12,6 +12,7 @@ settled.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 from collections.abc import Callable
@@ -108,17 +109,35 @@ def _measure(
 
 
 def _pywasm_echo(wasm: bytes, budget_s: float) -> dict[str, Any]:
-    """Calls/s of the 10 B echo on the host's pure-Python pywasm runtime (the larger sizes take
-    seconds to minutes a call there, so they are not measured)."""
+    """Calls/s of the 10 B echo on the host's pure-Python pywasm runtime, with our kernel and with
+    the official one (the SDK cannot run there), in alternating rounds. The larger sizes take
+    seconds to minutes a call there, so they are not measured."""
+    from tooling.official_kernel import official_kernel  # noqa: PLC0415
+
+    data = bytes(ECHO_SIZES["10 B"])
+    calls: dict[str, Callable[[bytes], bytes]] = {}
     try:
-        plugin = importlib.import_module("extism_kernel.host").Plugin(wasm, runtime="pywasm")
-        data = bytes(ECHO_SIZES["10 B"])
-        if bytes(plugin.call("echo", data)) != data:
-            return {"skipped": "pywasm: echo returned different bytes"}
+        plugin_cls = importlib.import_module("extism_kernel.host").Plugin
+        for side, kernel in (("ours", None), ("official kernel", official_kernel())):
+            plugin = plugin_cls(wasm, runtime="pywasm", kernel=kernel)
+            calls[side] = functools.partial(_echo_bytes, plugin)
+            if calls[side](data) != data:
+                return {"skipped": f"pywasm, {side}: echo returned different bytes"}
     except Exception as exc:  # noqa: BLE001
         return {"skipped": f"pywasm: {type(exc).__name__}: {exc}"}
-    rate = _calls_per_s(lambda d: bytes(plugin.call("echo", d)), data, budget_s)
-    return {"impl": "extism_kernel.host, pywasm runtime", "calls_per_s": {"10 B": rate}}
+    best = dict.fromkeys(calls, 0.0)
+    for _ in range(3):
+        for side, call in calls.items():
+            best[side] = max(best[side], _calls_per_s(call, data, budget_s / 3))
+    return {
+        "impl": "extism_kernel.host, pywasm runtime",
+        "calls_per_s": {"10 B": best["ours"]},
+        "official_kernel_calls_per_s": {"10 B": best["official kernel"]},
+    }
+
+
+def _echo_bytes(plugin: Any, data: bytes) -> bytes:  # noqa: ANN401  # a Plugin of either runtime
+    return bytes(plugin.call("echo", data))
 
 
 def _smoke(make: Factory, wasm: bytes) -> str:
