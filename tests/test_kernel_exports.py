@@ -333,6 +333,22 @@ def test_reset_after_table_growth(k: KernelInstance) -> None:
     assert h == handles[0]
 
 
+def test_memory_grown_in_an_earlier_call_is_addressable_again(k: KernelInstance) -> None:
+    """`reset` restores the bounds of a fresh heap; blocks placed in memory an earlier call grew
+    must still be fully readable and writable (the cached bounds catch up)."""
+    size = 3 * PAGE
+    for _ in range(3):
+        h = k.alloc(size)
+        assert h != 0
+        last = h + size - 8
+        k.store_u64(last, 0x0102030405060708)
+        assert k.load_u64(last) == 0x0102030405060708
+        k.store_u8(h + size - 1, 0xEE)
+        assert k.load_u8(h + size - 1) == 0xEE
+        k.reset()
+    assert k.pages == 4
+
+
 # --- extensions --------------------------------------------------------------------------------
 
 

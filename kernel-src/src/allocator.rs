@@ -114,7 +114,7 @@ fn alloc_block(root: &mut Root, n: u32) -> u32 {
         NIL => {
             let start = root.top + HEADER as u64;
             let end = start + cap as u64;
-            if end > ADDRESS_SPACE || !ensure_memory(end) {
+            if end > ADDRESS_SPACE || !reach(root, end) {
                 return NIL;
             }
             let index = take_entry(root);
@@ -131,6 +131,18 @@ fn alloc_block(root: &mut Root, n: u32) -> u32 {
     };
     entry(root, index).used = n;
     index
+}
+
+/// Make `[0, end)` addressable and inside the cached bounds; false when memory cannot grow.
+fn reach(root: &mut Root, end: u64) -> bool {
+    if end <= root.mapped_end {
+        return true;
+    }
+    if !ensure_memory(end) {
+        return false;
+    }
+    root.refresh_limits();
+    true
 }
 
 /// Append a block of capacity `cap` at `top` (memory already ensured) described by `index`.
@@ -153,7 +165,6 @@ fn place_block(root: &mut Root, index: u32, cap: u32, state: u32) {
     }
     root.last = index;
     root.top = start + cap as u64;
-    root.refresh_limits();
     if root.top > root.high_water {
         root.high_water = root.top;
     }
@@ -163,6 +174,9 @@ fn place_block(root: &mut Root, index: u32, cap: u32, state: u32) {
 /// Take a free block of at least `cap` bytes out of the bins, split off the excess; NIL if none.
 fn take_free(root: &mut Root, cap: u32) -> u32 {
     let class = size_class(cap);
+    if root.nonempty & (u32::MAX << class) == 0 {
+        return NIL; // no bin of this class or above holds a block: the usual case of a fresh call
+    }
     let mut found = NIL;
     let mut candidate = root.bins[class];
     let mut budget = 8;

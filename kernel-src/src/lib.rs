@@ -23,7 +23,8 @@
 //! * `load_u64`/`store_u64` are the plugin's hot path. Their bounds check is one compare against a
 //!   cached *fast window*: from the end of the table's first home to the end of memory, or up to
 //!   the table once it has moved above that point. Other addresses take the full check. The
-//!   window is recomputed whenever a block is placed or the table moves (`Root::refresh_limits`).
+//!   window is recomputed when a block is placed past the cached end of memory and whenever the
+//!   table moves (`Root::refresh_limits`); `load_u8`/`store_u8` use the same window.
 //! * Free blocks sit in 32 size-class bins (class = floor(log2(capacity))), found in O(1) through
 //!   a bitmap of non-empty bins; a reused block is split when the excess is ≥ 24 bytes.
 //!
@@ -37,7 +38,8 @@
 //!    Sizes and links are read only from the table, never from inline headers, so a bad handle or
 //!    a scribbled header cannot make blocks overlap.
 //! 4. Memory starts at one page and grows only when no free block fits; a refused `memory.grow`
-//!    makes `alloc` return 0. `reset` zeroes exactly the memory used since the last reset.
+//!    makes `alloc` return 0. `reset` zeroes exactly the memory used since the last reset and,
+//!    while the table has never grown, restores the root record `init` left (`PRISTINE`).
 #![no_std]
 
 mod abi_check;
@@ -240,7 +242,9 @@ pub extern "C" fn begin_call(n: u64) -> u64 {
     reset();
     let h = alloc(n);
     if h != 0 {
-        input_set(h, n);
+        let root = root::peek();
+        root.input_offset = h;
+        root.input_length = n;
     }
     h
 }

@@ -1,7 +1,7 @@
 //! The root record: allocator bookkeeping plus the input, output and error slots of the call.
 
 use crate::allocator;
-use crate::layout::{heap_start, memory_end, zero, BINS, ENTRY_SIZE, HEADER, TABLE_INITIAL};
+use crate::layout::{heap_start, memory_end, zero, BINS, ENTRY_SIZE, HEADER, NIL, TABLE_INITIAL};
 
 /// Everything the kernel knows that is not in the block table. Lives in the kernel's static data
 /// (below `__heap_base`), which `store_*`/`load_*` refuse to touch.
@@ -13,14 +13,18 @@ pub struct Root {
     pub table: u32,
     /// Entries the table has room for.
     pub table_cap: u32,
-    /// `memory_end() - 8 - heap_start()` as of the last block placed: the highest offset from the
-    /// heap start a u64 access may begin at. Cached because `memory.size` costs more than a load
-    /// in the `load_u64`/`store_u64` hot path; memory only grows, so it is never too large.
+    /// End of memory as of the last `refresh_limits`: blocks placed below it need no refresh.
+    pub mapped_end: u64,
+    /// `mapped_end - 8 - heap_start()`: the highest offset from the heap start a u64 access may
+    /// begin at. Cached because `memory.size` costs more than a load in the `load_u64`/`store_u64`
+    /// hot path; memory only grows, so it is never too large.
     pub word_limit: u64,
     /// Every `p` in `[fast_start(), fast_start() + fast_count)` starts a u64 that lies in the
     /// heap, below the end of memory and clear of the table: the one-compare path of
     /// `load_u64`/`store_u64`. The stretch above the initial table, up to the table if it moved.
     pub fast_count: u64,
+    /// The same stretch in bytes: the one-compare path of `load_u8`/`store_u8`.
+    pub fast_bytes: u64,
     /// Entry of the block that holds the table itself.
     pub table_entry: u32,
     /// Next never-used table index; entries `[fresh, table_cap)` are free for the taking.
@@ -47,12 +51,14 @@ pub struct Root {
     pub error: u64,
 }
 
-static mut ROOT: Root = Root {
+const EMPTY: Root = Root {
     initialized: 0,
     table: 0,
     table_cap: 0,
+    mapped_end: 0,
     word_limit: 0,
     fast_count: 0,
+    fast_bytes: 0,
     table_entry: 0,
     fresh: 0,
     spare: 0,
@@ -68,6 +74,11 @@ static mut ROOT: Root = Root {
     output_length: 0,
     error: 0,
 };
+
+static mut ROOT: Root = EMPTY;
+/// The root record as `init` leaves it, while the table has never grown: `reset` copies it back
+/// instead of laying out the heap again.
+static mut PRISTINE: Root = EMPTY;
 
 /// The root record, without setting up the heap (for exports that only read state).
 #[inline(always)]
@@ -96,11 +107,20 @@ fn fast_start() -> u64 {
 pub fn reset(root: &mut Root) {
     // Only data needs zeroing. A table that never grew still sits where `init` puts it, and
     // its entries are rewritten before they are read: skip it (most calls never grow it).
-    let start = if root.table_cap == TABLE_INITIAL { fast_start() } else { heap_start() };
+    let table_kept = root.table_cap == TABLE_INITIAL;
+    let start = if table_kept { fast_start() } else { heap_start() };
     unsafe { zero(start, root.high_water) };
+    let pristine = unsafe { &mut *core::ptr::addr_of_mut!(PRISTINE) };
+    if table_kept && pristine.initialized != 0 {
+        // The heap as `init` left it, but for the table block's link to the blocks above it.
+        unsafe { core::ptr::copy_nonoverlapping(pristine as *const Root, root as *mut Root, 1) };
+        allocator::entry(root, root.table_entry).next = NIL;
+        return;
+    }
     unsafe { core::ptr::write_bytes(root as *mut Root, 0, 1) };
     root.initialized = 1;
     allocator::init(root);
+    unsafe { core::ptr::copy_nonoverlapping(root as *const Root, pristine as *mut Root, 1) };
 }
 
 impl Root {
@@ -125,10 +145,12 @@ impl Root {
         p.wrapping_sub(heap) <= self.word_limit && (p + 15).wrapping_sub(table) >= span + 15
     }
 
-    /// Recompute the cached u64 bounds; called whenever a block is placed or the table moves.
+    /// Recompute the cached bounds; called when a block is placed past `mapped_end` (memory
+    /// grew) and whenever the table moves.
     #[inline(never)]
     pub fn refresh_limits(&mut self) {
         let end = memory_end();
+        self.mapped_end = end;
         self.word_limit = end - 8 - heap_start();
         let fast = fast_start();
         let table_high = self.table as u64 + self.table_cap as u64 * ENTRY_SIZE as u64;
@@ -137,12 +159,13 @@ impl Root {
         let stop =
             if table_high <= fast { end } else { fast.max(self.table as u64 - HEADER as u64) };
         self.fast_count = (stop + 1).saturating_sub(fast + 8);
+        self.fast_bytes = stop.saturating_sub(fast);
     }
 
     /// True when the byte at `p` lies in the heap, outside the table (the cold `*_u8` path).
     #[inline(always)]
     pub fn is_addressable_byte(&self, p: u64) -> bool {
-        self.is_public(p, 1, memory_end())
+        p.wrapping_sub(fast_start()) < self.fast_bytes || self.is_public(p, 1, memory_end())
     }
 
     /// True when `[start, start + len)` lies in `[heap_start, end)` and does not touch the table.
