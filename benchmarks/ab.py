@@ -26,6 +26,7 @@ FIGURES = (
     ("input_load_u64", "input_read_s"),
     ("store_u64", "store_write_s"),
     ("load_u64", "load_read_s"),
+    ("store_u64 (L1)", "hot_store_s"),
 )
 
 
