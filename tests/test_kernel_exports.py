@@ -409,13 +409,16 @@ def test_reset_zeroes_data_where_a_grown_table_used_to_be(k: KernelInstance) -> 
 def test_memory_grown_by_the_host_is_not_addressed_until_the_kernel_uses_it(
     k: KernelInstance,
 ) -> None:
-    """`load_u64`/`store_u64` stop at the end of the memory the kernel itself grew."""
+    """`load_*`/`store_*` stop at the end of the memory the kernel itself grew."""
     k.alloc(8)
     end = k.pages * PAGE
     k.memory.grow(k.store, 1)
     k.store_u64(end, 7)
-    assert k.read(end, 8) == bytes(8)
+    k.store_u8(end + 8, 7)
+    assert k.read(end, 9) == bytes(9)
     assert k.load_u64(end) == 0
+    k.write(end + 8, b"\x07")
+    assert k.load_u8(end + 8) == 0
     big = k.alloc(2 * PAGE)  # the kernel grows memory and its limit follows
     k.store_u64(big + 2 * PAGE - 8, 7)
     assert k.load_u64(big + 2 * PAGE - 8) == 7

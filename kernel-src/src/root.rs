@@ -162,10 +162,11 @@ impl Root {
         self.fast_bytes = stop.saturating_sub(fast);
     }
 
-    /// True when the byte at `p` lies in the heap, outside the table (the cold `*_u8` path).
+    /// True when the byte at `p` lies in the heap below the cached end of memory, outside the
+    /// table: the same bounds as `is_addressable_u64`, for `load_u8`/`store_u8`.
     #[inline(always)]
     pub fn is_addressable_byte(&self, p: u64) -> bool {
-        p.wrapping_sub(fast_start()) < self.fast_bytes || self.is_public(p, 1, memory_end())
+        p.wrapping_sub(fast_start()) < self.fast_bytes || self.is_public(p, 1, self.mapped_end)
     }
 
     /// True when `[start, start + len)` lies in `[heap_start, end)` and does not touch the table.
