@@ -94,7 +94,7 @@ class _Instance:
 
     def export(self, name: str) -> object | None:
         """The wasmtime extern exported as `name` (looked up alone: see `export_named`)."""
-        return export_named(self._store, self._instance, name)
+        return export_named(self._cell[0], self._instance, name)
 
     def function(self, name: str, sig: FuncSig) -> WasmCall:
         func = self.export(name)

@@ -114,16 +114,18 @@ def bind_raw(  # noqa: C901  # specialised by arity on purpose: one Python frame
     return call2
 
 
-def export_named(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> object | None:
+def export_named(context: Any, instance: wasmtime.Instance, name: str) -> object | None:  # noqa: ANN401
     """The export `name` of `instance`, or None: one lookup by name.
 
-    `Instance.exports` wraps every export of the instance the first time it is asked for
-    (about 8 us each); a host that needs a few of them pays only for those.
+    `context` is the store context of the moment (a `cell[0]`): a kernel function may be bound
+    for the first time inside a host function. `Instance.exports` wraps every export of the
+    instance the first time it is asked for (about 8 us each); a host that needs a few of them
+    pays only for those.
     """
     data = name.encode()
     item = ffi.wasmtime_extern_t()
     found = ffi.wasmtime_instance_export_get(
-        store._context(),  # noqa: SLF001
+        context,
         ctypes.byref(instance._instance),  # noqa: SLF001
         data,
         len(data),
