@@ -21,7 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = Path("dist_kernel") / "extism_kernel"
-GENERATED = ("extism-kernel.wasm", "build_info.json")
+GENERATED = ("extism-kernel.wasm", "extism-kernel-no-reference-types.wasm", "build_info.json")
 CRATE_VERSION = re.compile(r'(?m)^version = "(?P<version>[^"]+)"')
 
 

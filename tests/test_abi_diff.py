@@ -131,7 +131,7 @@ CHANGES = [
     ),
     (
         "remove-optional-export",
-        lambda d: d.__setitem__("optional_exports", []),
+        lambda d: d.update(optional_exports=[], variants=[]),
         [
             ("compatible", "removed-optional-export", o.name)
             for o in sorted(SPEC.optional_exports, key=lambda o: o.name)

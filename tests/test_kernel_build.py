@@ -11,10 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from extism_kernel import AbiMismatchError, build_info, check_kernel
+from extism_kernel import AbiMismatchError, ValType, build_info, check_kernel, kernel_bytes
+from extism_kernel._wasm import describe_module
 
 from tooling import CRATE_DIR, REPO
+from tooling.context_global import add_context_global
 from tooling.kernel_build import KernelBuildError, build_kernel, crate_version
+from tooling.official_runtime import OFFICIAL_KERNEL_SIZE
 
 KERNEL, INFO = "extism-kernel.wasm", "build_info.json"
 
@@ -50,6 +53,10 @@ def test_build_writes_a_checked_kernel_and_its_info(crate: Path, tmp_path: Path)
     assert check_kernel(wasm, strict=True).ok
     assert info.sha256 == hashlib.sha256(wasm).hexdigest()
     assert info.size == len(wasm)
+    for name, built in info.variants.items():
+        variant = (out / built.file).read_bytes()
+        assert check_kernel(variant, strict=True, variant=name).ok
+        assert built.sha256 == hashlib.sha256(variant).hexdigest()
     assert info.version == crate_version(crate)
     assert json.loads((out / INFO).read_text()) == info.to_dict()
     assert not list(out.glob(".*.tmp"))
@@ -57,7 +64,21 @@ def test_build_writes_a_checked_kernel_and_its_info(crate: Path, tmp_path: Path)
 
 def test_build_in_another_folder_gives_the_same_bytes(crate: Path, tmp_path: Path) -> None:
     info = build_kernel(tmp_path / "out", crate_dir=crate)
-    assert info.sha256 == build_info().sha256
+    assert info.variants == build_info().variants
+
+
+def test_variants_differ_only_by_the_context_global(tmp_path: Path) -> None:
+    """The default variant is the no-reference-types module plus `extism_context`, and fits
+    in the official kernel's 3,474 bytes (libextism embeds the kernel at a fixed size)."""
+    default = kernel_bytes("default")
+    plain = kernel_bytes("no-reference-types")
+    assert add_context_global(plain) == default
+    assert len(default) <= OFFICIAL_KERNEL_SIZE
+    exports = {e.name: e for e in describe_module(default, "default").exports}
+    context = exports["extism_context"]
+    assert (context.kind, context.global_type) == ("global", ValType.EXTERNREF)
+    assert context.mutable
+    assert "extism_context" not in {e.name for e in describe_module(plain, "plain").exports}
 
 
 def test_compile_error_keeps_the_previous_artifact(crate: Path, previous: Path) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import extism_kernel
 import pytest
+from extism_kernel import check_kernel, load_abi
 from packaging.requirements import Requirement
 
 if sys.version_info >= (3, 11):
@@ -151,13 +152,16 @@ def test_nothing_from_tests_or_tooling_in_the_wheel(dists: Dists):
 @pytest.mark.slow
 def test_wheel_kernel_matches_its_build_info(dists: Dists):
     with zipfile.ZipFile(dists.wheel) as zf:
-        wasm = zf.read("extism_kernel/extism-kernel.wasm")
         info = json.loads(zf.read("extism_kernel/build_info.json"))
-    assert wasm[:4] == b"\0asm"
-    assert info["sha256"] == hashlib.sha256(wasm).hexdigest()
-    assert info["size"] == len(wasm)
+        kernels = {n: zf.read(f"extism_kernel/{v['file']}") for n, v in info["variants"].items()}
+    assert sorted(kernels) == sorted(load_abi().variant_names)
+    for name, wasm in kernels.items():
+        assert wasm[:4] == b"\0asm"
+        assert info["variants"][name]["sha256"] == hashlib.sha256(wasm).hexdigest()
+        assert info["variants"][name]["size"] == len(wasm)
+        assert check_kernel(wasm, strict=True, variant=name).ok
     assert info["version"] == version()
-    assert wasm == dists.kernel.read_bytes()
+    assert kernels["default"] == dists.kernel.read_bytes()
 
 
 @pytest.mark.slow
@@ -176,9 +180,11 @@ def test_wheel_sbom_lists_the_build_inputs(dists: Dists):
     assert "hatchling" in tools
     if "wasm-tools-strip" in info["optimizer"]:
         assert tools["wasm-tools"]["version"][0].isdigit()
-    (kernel,) = [c for c in bom["components"] if c["type"] == "file"]
-    assert kernel["name"] == "extism_kernel/extism-kernel.wasm"
-    assert kernel["hashes"] == [{"alg": "SHA-256", "content": info["sha256"]}]
+    files = {c["name"]: c for c in bom["components"] if c["type"] == "file"}
+    assert len(files) == len(info["variants"])
+    for built in info["variants"].values():
+        kernel = files[f"extism_kernel/{built['file']}"]
+        assert kernel["hashes"] == [{"alg": "SHA-256", "content": built["sha256"]}]
     lock = (dists.source / "kernel-src" / "Cargo.lock").read_text(encoding="utf-8")
     crates = sorted(c["purl"] for c in bom["components"] if c["type"] == "library")
     locked = sorted(

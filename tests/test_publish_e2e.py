@@ -58,9 +58,9 @@ def test_installed_command_reports_the_built_kernel(published: tuple[Dists, dict
     kernel_sha = hashlib.sha256(dists.kernel.read_bytes()).hexdigest()
     assert report["ok"] is True
     assert report["kernel_sha256"] == kernel_sha
-    assert report["info"]["sha256"] == kernel_sha
+    assert report["info"]["variants"]["default"]["sha256"] == kernel_sha
     assert report["info"]["version"] == version()
-    assert report["info"]["size"] == dists.kernel.stat().st_size
+    assert report["info"]["variants"]["default"]["size"] == dists.kernel.stat().st_size
     installed = Path(report["installed_from"]).resolve()
     assert "site-packages" in installed.parts
     assert REPO.resolve() not in installed.parents

@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             info = build_kernel()
-            print(f"built extism-kernel.wasm: {info.size} bytes, sha256 {info.sha256}")
+            for kernel in info.variants.values():
+                print(f"built {kernel.file}: {kernel.size} bytes, sha256 {kernel.sha256}")
             return 0
         return codegen.main(check=args.check)
     except (ToolchainNotFoundError, KernelBuildError, ExtismKernelError) as exc:

@@ -17,7 +17,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tooling import PACKAGE_DIR, REPO
-from tooling.kernel_build import build_kernel
+from tooling.kernel_build import BUILD_INFO_FILE, build_kernel
 from tooling.sbom import write_sbom
 
 
@@ -29,11 +29,10 @@ class KernelBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         """Build the kernel; mark the generated files as artifacts of this build."""
         info = build_kernel(PACKAGE_DIR)
-        self.app.display_info(f"extism-kernel.wasm: {info.size} bytes, sha256 {info.sha256}")
-        generated = [
-            str((PACKAGE_DIR / name).relative_to(REPO))
-            for name in ("extism-kernel.wasm", "build_info.json")
-        ]
+        for kernel in info.variants.values():
+            self.app.display_info(f"{kernel.file}: {kernel.size} bytes, sha256 {kernel.sha256}")
+        names = [k.file for k in info.variants.values()] + [BUILD_INFO_FILE]
+        generated = [str((PACKAGE_DIR / name).relative_to(REPO)) for name in names]
         build_data.setdefault("artifacts", []).extend(generated)
         if self.target_name == "wheel":  # PEP 770: .dist-info/sboms/extism-kernel.cdx.json
             self._sbom_dir = tempfile.mkdtemp(prefix="extism-kernel-sbom-")

@@ -1,6 +1,9 @@
-"""Build the kernel: cargo → strip → validate → check exports against the spec → stamp, atomically.
+"""Build the kernel variants: cargo → strip → add the context global → check each → stamp.
 
-A failed build raises and leaves the previous kernel and build info exactly as they were.
+One compiled module gives both variants of the spec: `no-reference-types` is the stripped module
+as it is, `default` the same with `extism_context` appended (tooling/context_global.py). Each is
+checked strictly against its variant. A failed build raises and leaves the previous kernels and
+build info exactly as they were.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 from extism_kernel._abi import load_abi
 from extism_kernel._check import check_kernel
 from extism_kernel._errors import AbiMismatchError
-from extism_kernel._kernel import BUILD_INFO_FILE, KERNEL_FILE, BuildInfo
+from extism_kernel._kernel import BUILD_INFO_FILE, BuildInfo, KernelFile
 
 from tooling import CRATE_DIR, PACKAGE_DIR
+from tooling.context_global import CONTEXT_GLOBAL, add_context_global
 from tooling.toolchain import TARGET, Toolchain, find_toolchain
 
 CRATE_VERSION = re.compile(r'(?m)^version = "(?P<version>[^"]+)"')
@@ -128,21 +132,47 @@ def build_kernel(
     raw = cargo_build(toolchain, crate_dir, target_dir)
     with tempfile.TemporaryDirectory(prefix="extism-kernel-") as tmp:
         final, optimizer = shrink(raw, Path(tmp))
-        wasm = final.read_bytes()
-    report = check_kernel(wasm, source=str(raw), strict=True)
-    if not report.ok:
-        raise AbiMismatchError(str(raw), [p.message for p in report.errors])
+        compiled = final.read_bytes()
+    modules = variant_modules(compiled)
+    spec = load_abi()
+    for name, wasm in modules.items():
+        report = check_kernel(wasm, source=f"{raw} ({name})", strict=True, variant=name)
+        if not report.ok:
+            raise AbiMismatchError(f"{raw} ({name})", [p.message for p in report.errors])
     info = BuildInfo(
         version=crate_version(crate_dir),
-        sha256=hashlib.sha256(wasm).hexdigest(),
-        size=len(wasm),
-        abi_version=load_abi().abi_version,
+        abi_version=spec.abi_version,
         rustc=toolchain.rustc_version(),
         toolchain=toolchain.name,
         optimizer=optimizer,
+        variants={
+            name: KernelFile(
+                file=spec.variant(name).file,
+                sha256=hashlib.sha256(wasm).hexdigest(),
+                size=len(wasm),
+            )
+            for name, wasm in modules.items()
+        },
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     info_json = json.dumps(info.to_dict(), indent=2, sort_keys=True) + "\n"
-    _write_atomically(out_dir / KERNEL_FILE, wasm)
+    for name, wasm in modules.items():
+        _write_atomically(out_dir / info.variants[name].file, wasm)
     _write_atomically(out_dir / BUILD_INFO_FILE, info_json.encode())
     return info
+
+
+def variant_modules(compiled: bytes) -> dict[str, bytes]:
+    """Every variant of the spec made from one compiled module, by variant name.
+
+    A variant gets `extism_context` when its spec entry lists it; no other export is made here.
+    """
+    modules = {}
+    for variant in load_abi().variants:
+        extra = set(variant.exports) - {CONTEXT_GLOBAL}
+        if extra:
+            msg = f"variant `{variant.name}`: the build cannot add export `{min(extra)}`"
+            raise KernelBuildError(msg)
+        has_context = CONTEXT_GLOBAL in variant.exports
+        modules[variant.name] = add_context_global(compiled) if has_context else compiled
+    return modules

@@ -20,27 +20,14 @@ from extism_kernel._abi import load_abi
 from extism_kernel._check import check_kernel
 from extism_kernel._errors import ExtismKernelError, InvalidWasmError
 
-MAGIC = b"\0asm\x01\0\0\0"
+from tooling.wasm_binary import MAGIC, ModuleRewriteError, read_uleb128
+
 CACHE_DIR = Path(os.environ.get("EXTISM_KERNEL_CACHE", Path.home() / ".cache" / "extism-kernel"))
 LAST_SECTION_ID = 12  # data count; custom sections (0) may come anywhere
 
 
 class OfficialKernelError(ExtismKernelError):
     """The official kernel could not be obtained; the message says which step failed."""
-
-
-def _uleb128(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while pos < len(data):
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-        if shift > 35:
-            break
-    raise ValueError("bad LEB128")
 
 
 def module_extent(blob: bytes, start: int) -> int:
@@ -56,8 +43,8 @@ def module_extent(blob: bytes, start: int) -> int:
         if section_id > LAST_SECTION_ID or (section_id and section_id < last_id):
             break
         try:
-            size, body = _uleb128(blob, pos + 1)
-        except ValueError:
+            size, body = read_uleb128(blob, pos + 1, "section header")
+        except ModuleRewriteError:
             break
         if body + size > len(blob):
             break
@@ -102,12 +89,19 @@ def _download_wheel(dest: Path) -> Path:
 
 
 @cache
+def extism_sys_wheel() -> Path:
+    """The `extism-sys` wheel for this platform (libextism), downloaded once into the cache."""
+    cached = sorted((CACHE_DIR / "wheels").glob("extism_sys-*.whl"))
+    return cached[-1] if cached else _download_wheel(CACHE_DIR / "wheels")
+
+
+@cache
 def official_kernel() -> bytes:
     """The official kernel's bytes (cached under ~/.cache/extism-kernel/)."""
     cached = CACHE_DIR / "official-kernel.wasm"
     if cached.is_file():
         return cached.read_bytes()
-    wheel = _download_wheel(CACHE_DIR / "wheels")
+    wheel = extism_sys_wheel()
     with zipfile.ZipFile(wheel) as zf:
         libs = [
             n for n in zf.namelist() if "libextism" in n or n.endswith((".so", ".dylib", ".dll"))

@@ -101,10 +101,17 @@ class PublishReport:
     host: str = ""
 
     @property
+    def installed_sha256(self) -> object:
+        """The default kernel's sha256 as the installed `extism-kernel info --json` reports it."""
+        variants = self.info.get("variants")
+        default = variants.get("default") if isinstance(variants, dict) else None
+        return default.get("sha256") if isinstance(default, dict) else None
+
+    @property
     def ok(self) -> bool:
         """True when the installed package reports the uploaded kernel and the host step passed."""
         return (
-            self.info.get("sha256") == self.kernel_sha256
+            self.installed_sha256 == self.kernel_sha256
             and self.info.get("version") == self.version
             and (self.host == "ok" or self.host.startswith("skipped"))
         )
@@ -155,10 +162,11 @@ def find_dists(dist_dir: Path) -> tuple[Path, Path, str]:
 
 
 def wheel_kernel_sha256(wheel: Path) -> str:
-    """The sha256 of the kernel inside the wheel (checked against its build_info.json)."""
+    """The sha256 of the default kernel inside the wheel (checked against its build_info.json)."""
     with zipfile.ZipFile(wheel) as zf:
-        digest = hashlib.sha256(zf.read("extism_kernel/extism-kernel.wasm")).hexdigest()
-        stamped = json.loads(zf.read("extism_kernel/build_info.json"))["sha256"]
+        default = json.loads(zf.read("extism_kernel/build_info.json"))["variants"]["default"]
+        digest = hashlib.sha256(zf.read(f"extism_kernel/{default['file']}")).hexdigest()
+        stamped = default["sha256"]
     if digest != stamped:
         msg = f"`{wheel.name}`: build_info.json says sha256 {stamped} but the kernel is {digest}"
         raise PublishCheckError(msg)
@@ -335,7 +343,7 @@ def publish_check(  # noqa: PLR0913 (keyword-only options of one command)
         if not report.ok:
             msg = (
                 f"installed extism-kernel {report.info.get('version')} reports sha256 "
-                f"{report.info.get('sha256')} and host `{report.host}`; expected "
+                f"{report.installed_sha256} and host `{report.host}`; expected "
                 f"{version} with sha256 {report.kernel_sha256}"
             )
             raise PublishCheckError(msg)
@@ -467,7 +475,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name}  sha256 {digest}")
         print(
             f"extism-kernel info: version {report.info.get('version')}, "
-            f"sha256 {report.info.get('sha256')} (kernel in the wheel: {report.kernel_sha256})"
+            f"sha256 {report.installed_sha256} (kernel in the wheel: {report.kernel_sha256})"
         )
         print(f"installed from {report.installed_from}")
         print(f"host smoke call: {report.host}")

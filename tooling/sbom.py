@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from extism_kernel._kernel import KERNEL_FILE, BuildInfo
+from extism_kernel._kernel import BuildInfo
 
 from tooling import CRATE_DIR
 from tooling.kernel_build import wasm_tools
@@ -81,7 +81,6 @@ def _tools(info: BuildInfo) -> list[dict[str, object]]:
 def sbom(info: BuildInfo, crate_dir: Path = CRATE_DIR) -> dict[str, object]:
     """The CycloneDX document (as a dict) for a kernel build described by `info`."""
     package_ref = f"pkg:pypi/extism-kernel@{info.version}"
-    kernel_ref = f"file:extism_kernel/{KERNEL_FILE}"
     crates = []
     for crate in cargo_lock_packages(crate_dir / "Cargo.lock"):
         purl = f"pkg:cargo/{crate['name']}@{crate['version']}"
@@ -97,19 +96,24 @@ def sbom(info: BuildInfo, crate_dir: Path = CRATE_DIR) -> dict[str, object]:
         if "source" not in crate:  # the kernel's own crate, built from the sdist's kernel-src/
             entry["description"] = "first-party crate in kernel-src/"
         crates.append(entry)
-    kernel = {
-        "type": "file",
-        "bom-ref": kernel_ref,
-        "name": f"extism_kernel/{KERNEL_FILE}",
-        "version": info.version,
-        "hashes": [{"alg": "SHA-256", "content": info.sha256}],
-        "properties": [
-            {"name": "extism-kernel:size", "value": str(info.size)},
-            {"name": "extism-kernel:abi_version", "value": str(info.abi_version)},
-            {"name": "extism-kernel:target", "value": TARGET},
-            {"name": "extism-kernel:optimizer", "value": info.optimizer},
-        ],
-    }
+    kernels = [
+        {
+            "type": "file",
+            "bom-ref": f"file:extism_kernel/{kernel.file}",
+            "name": f"extism_kernel/{kernel.file}",
+            "version": info.version,
+            "hashes": [{"alg": "SHA-256", "content": kernel.sha256}],
+            "properties": [
+                {"name": "extism-kernel:variant", "value": variant},
+                {"name": "extism-kernel:size", "value": str(kernel.size)},
+                {"name": "extism-kernel:abi_version", "value": str(info.abi_version)},
+                {"name": "extism-kernel:target", "value": TARGET},
+                {"name": "extism-kernel:optimizer", "value": info.optimizer},
+            ],
+        }
+        for variant, kernel in info.variants.items()
+    ]
+    kernel_refs = [str(k["bom-ref"]) for k in kernels]
     doc_metadata: dict[str, object] = {
         "component": {
             "type": "library",
@@ -133,10 +137,10 @@ def sbom(info: BuildInfo, crate_dir: Path = CRATE_DIR) -> dict[str, object]:
         "serialNumber": serial.urn,
         "version": 1,
         "metadata": doc_metadata,
-        "components": [kernel, *crates],
+        "components": [*kernels, *crates],
         "dependencies": [
-            {"ref": package_ref, "dependsOn": [kernel_ref]},
-            {"ref": kernel_ref, "dependsOn": [c["bom-ref"] for c in crates]},
+            {"ref": package_ref, "dependsOn": kernel_refs},
+            *({"ref": ref, "dependsOn": [c["bom-ref"] for c in crates]} for ref in kernel_refs),
         ],
     }
 

@@ -2,6 +2,7 @@
 
     >>> import extism_kernel
     >>> wasm = extism_kernel.kernel_bytes()        # verified against the stamped sha256
+    >>> wasm3 = extism_kernel.kernel_bytes("no-reference-types")  # for engines without them
     >>> spec = extism_kernel.load_abi()            # the ABI every host links by
 
 The reference host lives in `extism_kernel.host` (install the `host` extra).
@@ -24,7 +25,17 @@ from extism_kernel._errors import (
     MissingDependencyError,
     UnreadableInputError,
 )
-from extism_kernel._kernel import BuildInfo, build_info, kernel_bytes, kernel_path, kernel_sha256
+from extism_kernel._kernel import (
+    DEFAULT_VARIANT,
+    BuildInfo,
+    KernelFile,
+    UnknownVariantError,
+    build_info,
+    kernel_bytes,
+    kernel_path,
+    kernel_sha256,
+    kernel_variants,
+)
 from extism_kernel._plugin_check import (
     KernelImport,
     PluginExport,
@@ -39,6 +50,7 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
     __version__ = "0+unknown"
 
 __all__ = [
+    "DEFAULT_VARIANT",
     "AbiChange",
     "AbiDiff",
     "AbiMismatchError",
@@ -50,6 +62,7 @@ __all__ = [
     "FuncSig",
     "Function",
     "InvalidWasmError",
+    "KernelFile",
     "KernelImport",
     "KernelIntegrityError",
     "KernelNotBuiltError",
@@ -59,6 +72,7 @@ __all__ = [
     "PluginImport",
     "PluginReport",
     "Problem",
+    "UnknownVariantError",
     "UnreadableInputError",
     "ValType",
     "__version__",
@@ -69,6 +83,7 @@ __all__ = [
     "kernel_bytes",
     "kernel_path",
     "kernel_sha256",
+    "kernel_variants",
     "load_abi",
     "load_surface",
     "read_spec",

@@ -69,6 +69,17 @@ class OtherExport:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One build of the kernel: its file in the package and the optional exports it has."""
+
+    name: str
+    file: str
+    exports: tuple[str, ...]
+    features: tuple[str, ...]
+    doc: str
+
+
+@dataclass(frozen=True)
 class Legacy:
     """How Extism 0.x plugins spelled the ABI: one module, one name prefix."""
 
@@ -90,6 +101,7 @@ class AbiSpec:
     optional_exports: tuple[OtherExport, ...]
     host_functions: tuple[Function, ...]
     extensions: tuple[Function, ...] = ()
+    variants: tuple[Variant, ...] = ()
 
     def function(self, name: str) -> Function:
         """The kernel function export called `name`; raise KeyError naming it when unknown."""
@@ -98,6 +110,20 @@ class AbiSpec:
                 return func
         msg = f"no kernel export `{name}` in the ABI spec"
         raise KeyError(msg)
+
+    def variant(self, name: str) -> Variant:
+        """The kernel variant called `name`; raise KeyError listing the known ones when unknown."""
+        for variant in self.variants:
+            if variant.name == name:
+                return variant
+        known = ", ".join(v.name for v in self.variants)
+        msg = f"no kernel variant `{name}` (known: {known})"
+        raise KeyError(msg)
+
+    @property
+    def variant_names(self) -> tuple[str, ...]:
+        """Names of the kernel variants, the default first."""
+        return tuple(v.name for v in self.variants)
 
     @property
     def function_names(self) -> tuple[str, ...]:
@@ -180,6 +206,32 @@ def _function(obj: dict[str, Any], where: str) -> Function:
     )
 
 
+def _strings(obj: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    values = _require(obj, key, list, where)
+    if not all(isinstance(v, str) for v in values):
+        msg = f"{where}: `{key}` must be a list of strings"
+        raise AbiSpecError(msg)
+    return tuple(values)
+
+
+def _variant(obj: dict[str, Any], where: str, optional: set[str]) -> Variant:
+    _reject_unknown(obj, {"name", "file", "exports", "features", "doc"}, where)
+    name = _require(obj, "name", str, where)
+    where = f"{where} `{name}`"
+    exports = _strings(obj, "exports", where)
+    unknown = sorted(set(exports) - optional)
+    if unknown:
+        msg = f"{where}: export `{unknown[0]}` is not one of the spec's optional exports"
+        raise AbiSpecError(msg)
+    return Variant(
+        name=name,
+        file=_require(obj, "file", str, where),
+        exports=exports,
+        features=_strings(obj, "features", where),
+        doc=_require(obj, "doc", str, where),
+    )
+
+
 def _other_export(obj: dict[str, Any], where: str) -> OtherExport:
     _reject_unknown(obj, {"name", "kind", "doc", "min_pages", "type", "mutable"}, where)
     name = _require(obj, "name", str, where)
@@ -215,6 +267,7 @@ def parse_spec(data: dict[str, Any], source: str = SPEC_FILE) -> AbiSpec:
         "exports",
         "optional_exports",
         "host_functions",
+        "variants",
     }
     _reject_unknown(data, top_keys, source)
     legacy_obj = _require(data, "legacy", dict, source)
@@ -246,6 +299,14 @@ def parse_spec(data: dict[str, Any], source: str = SPEC_FILE) -> AbiSpec:
         _function(obj, f"{source}: extensions[{i}]")
         for i, obj in enumerate(data.get("extensions", []))
     )
+    variants = tuple(
+        _variant(obj, f"{source}: variants[{i}]", {o.name for o in optional})
+        for i, obj in enumerate(data.get("variants", []))
+    )
+    variant_names = [v.name for v in variants]
+    if len(set(variant_names)) != len(variant_names):
+        msg = f"{source}: variants: duplicate variant name"
+        raise AbiSpecError(msg)
     names = [f.name for f in (*functions, *extensions)] + [memory.name] + [h.name for h in host]
     names += [o.name for o in optional]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -266,6 +327,7 @@ def parse_spec(data: dict[str, Any], source: str = SPEC_FILE) -> AbiSpec:
         optional_exports=optional,
         host_functions=host,
         extensions=extensions,
+        variants=variants,
     )
 
 

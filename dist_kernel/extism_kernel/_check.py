@@ -144,12 +144,31 @@ def _memory_problems(spec: AbiSpec, exports: dict[str, ExternDesc]) -> list[Prob
     return []
 
 
+def _variant_problems(spec: AbiSpec, exports: dict[str, ExternDesc], variant: str) -> list[Problem]:
+    """The optional exports `variant` must have, and those of other variants it must not."""
+    try:
+        want = spec.variant(variant)
+    except KeyError as exc:
+        return [Problem("error", "unknown-variant", variant, str(exc.args[0]))]
+    problems = []
+    for name in want.exports:
+        if name not in exports:
+            msg = f"missing export `{name}`: variant `{variant}` exports it"
+            problems.append(Problem("error", "missing-export", name, msg))
+    others = {n for v in spec.variants for n in v.exports} - set(want.exports)
+    for name in sorted(others & set(exports)):
+        msg = f"export `{name}`: variant `{variant}` must not have it (other variants do)"
+        problems.append(Problem("error", "variant-export", name, msg))
+    return problems
+
+
 def check_kernel_exports(
     desc_imports: tuple[ExternDesc, ...],
     desc_exports: tuple[ExternDesc, ...],
     spec: AbiSpec,
     *,
     strict: bool,
+    variant: str | None = None,
 ) -> list[Problem]:
     """Compare a kernel's imports and exports with the spec.
 
@@ -157,9 +176,17 @@ def check_kernel_exports(
     when `strict` (our own build) and a warning otherwise; the spec's optional exports are
     accepted when their type matches. The spec's extensions must be present when `strict` and
     well-typed when present. Any import is an error: a kernel imports nothing.
+
+    With a `variant` (the spec's first, `default`, when `strict` and none is named), the
+    optional exports that variant lists are required, and those only other variants list are
+    errors.
     """
     exports = {e.name: e for e in desc_exports}
     problems = _func_problems(spec, exports, strict=strict) + _memory_problems(spec, exports)
+    if variant is None and strict and spec.variants:
+        variant = spec.variants[0].name
+    if variant is not None:
+        problems += _variant_problems(spec, exports, variant)
     known = set(spec.function_names) | {f.name for f in spec.extensions} | {spec.memory.name}
     optional = {o.name: o for o in spec.optional_exports}
     for name, found in exports.items():
@@ -178,15 +205,22 @@ def check_kernel_exports(
 
 
 def check_kernel(
-    wasm: bytes, *, source: str = "<kernel>", spec: AbiSpec | None = None, strict: bool = False
+    wasm: bytes,
+    *,
+    source: str = "<kernel>",
+    spec: AbiSpec | None = None,
+    strict: bool = False,
+    variant: str | None = None,
 ) -> KernelReport:
-    """Check that `wasm` is a valid kernel for the ABI spec.
+    """Check that `wasm` is a valid kernel for the ABI spec (and for `variant`, when named).
 
     Raises `InvalidWasmError` when the bytes are not a valid module and `MissingDependencyError`
     when wasmtime is not installed.
     """
     desc = describe_module(wasm, source)
-    problems = check_kernel_exports(desc.imports, desc.exports, spec or load_abi(), strict=strict)
+    problems = check_kernel_exports(
+        desc.imports, desc.exports, spec or load_abi(), strict=strict, variant=variant
+    )
     return KernelReport(source, tuple(problems))
 
 

@@ -1,4 +1,9 @@
-"""The built kernel shipped in this package: its bytes, a path to them, and its build info."""
+"""The built kernel variants shipped in this package: their bytes, paths and build info.
+
+The spec (`abi.json`, `variants`) names each variant and its file; `default` is the form the
+official runtime links (it exports `extism_context`), `no-reference-types` is the same kernel
+without that global, for engines that reject reference types (wasm3).
+"""
 
 from __future__ import annotations
 
@@ -10,35 +15,80 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from extism_kernel._errors import KernelIntegrityError, KernelNotBuiltError
+from extism_kernel._abi import load_abi
+from extism_kernel._errors import ExtismKernelError, KernelIntegrityError, KernelNotBuiltError
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
-KERNEL_FILE = "extism-kernel.wasm"
+DEFAULT_VARIANT = "default"
 BUILD_INFO_FILE = "build_info.json"
 
 _extracted = contextlib.ExitStack()
 atexit.register(_extracted.close)
 
 
-@dataclass(frozen=True)
-class BuildInfo:
-    """What the build stamped beside the kernel (`build_info.json`)."""
+class UnknownVariantError(ExtismKernelError, ValueError):
+    """A kernel variant the spec does not name."""
 
-    version: str
+
+@dataclass(frozen=True)
+class KernelFile:
+    """One built variant: its file in the package, sha256 and size."""
+
+    file: str
     sha256: str
     size: int
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """What the build stamped beside the kernels (`build_info.json`)."""
+
+    version: str
     abi_version: int
     rustc: str
     toolchain: str
     optimizer: str
+    variants: dict[str, KernelFile]
 
-    def to_dict(self) -> dict[str, object]:
-        """The fields as a JSON-ready dict."""
-        return dict(self.__dict__)
+    @property
+    def sha256(self) -> str:
+        """Hex sha256 of the default variant."""
+        return self.variants[DEFAULT_VARIANT].sha256
+
+    @property
+    def size(self) -> int:
+        """Size in bytes of the default variant."""
+        return self.variants[DEFAULT_VARIANT].size
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (the format of `build_info.json`)."""
+        data: dict[str, Any] = dict(self.__dict__)
+        data["variants"] = {name: dict(f.__dict__) for name, f in self.variants.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuildInfo:
+        """Read the format `to_dict` writes."""
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "variants"}
+        variants = {name: KernelFile(**entry) for name, entry in data["variants"].items()}
+        return cls(**fields, variants=variants)
+
+
+def variant_file(variant: str = DEFAULT_VARIANT) -> str:
+    """The file name of kernel `variant` in the package; `UnknownVariantError` when unknown."""
+    try:
+        return load_abi().variant(variant).file
+    except KeyError as exc:
+        raise UnknownVariantError(exc.args[0]) from None
+
+
+def kernel_variants() -> tuple[str, ...]:
+    """The names of the kernel variants, the default first."""
+    return load_abi().variant_names
 
 
 def _resource(name: str) -> Traversable:
@@ -59,38 +109,37 @@ def _read_resource(name: str) -> bytes:
 
 @cache
 def build_info() -> BuildInfo:
-    """The stamped build info of the shipped kernel."""
-    data = json.loads(_read_resource(BUILD_INFO_FILE))
-    return BuildInfo(**{k: data[k] for k in BuildInfo.__dataclass_fields__})
+    """The stamped build info of the shipped kernels."""
+    return BuildInfo.from_dict(json.loads(_read_resource(BUILD_INFO_FILE)))
 
 
 @cache
-def kernel_bytes() -> bytes:
-    """The kernel module's bytes, verified against the sha256 in the build info.
+def kernel_bytes(variant: str = DEFAULT_VARIANT) -> bytes:
+    """The bytes of kernel `variant`, verified against the sha256 in the build info.
 
-    Raises `KernelIntegrityError` when they differ and `KernelNotBuiltError` when absent.
+    Raises `KernelIntegrityError` when they differ, `KernelNotBuiltError` when absent and
+    `UnknownVariantError` for a variant the spec does not name.
     """
-    wasm = _read_resource(KERNEL_FILE)
+    name = variant_file(variant)
+    wasm = _read_resource(name)
     digest = hashlib.sha256(wasm).hexdigest()
-    if digest != build_info().sha256:
-        msg = (
-            f"`{KERNEL_FILE}`: sha256 is {digest} but {BUILD_INFO_FILE} records "
-            f"{build_info().sha256}"
-        )
+    recorded = build_info().variants[variant].sha256
+    if digest != recorded:
+        msg = f"`{name}`: sha256 is {digest} but {BUILD_INFO_FILE} records {recorded}"
         raise KernelIntegrityError(msg)
     return wasm
 
 
-def kernel_sha256() -> str:
-    """Hex sha256 of the kernel (verified against the bytes)."""
-    kernel_bytes()
-    return build_info().sha256
+def kernel_sha256(variant: str = DEFAULT_VARIANT) -> str:
+    """Hex sha256 of kernel `variant` (verified against the bytes)."""
+    kernel_bytes(variant)
+    return build_info().variants[variant].sha256
 
 
-def kernel_path() -> Path:
-    """A filesystem path to the kernel module (extracted once when the package is zipped)."""
-    kernel_bytes()
-    resource = _resource(KERNEL_FILE)
+def kernel_path(variant: str = DEFAULT_VARIANT) -> Path:
+    """A filesystem path to kernel `variant` (extracted once when the package is zipped)."""
+    kernel_bytes(variant)
+    resource = _resource(variant_file(variant))
     if isinstance(resource, Path):
         return resource
     return _extracted.enter_context(resources.as_file(resource))

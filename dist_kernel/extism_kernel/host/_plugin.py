@@ -74,7 +74,7 @@ class Plugin:
         named = self._manifest.named_modules()
         self._compiled = {n: rt.compile(s.data, s.origin) for n, s in named}
         descs = {n: rt.describe(self._compiled[n], s.data) for n, s in named}
-        kernel = kernel or kernel_bytes()
+        kernel = kernel or kernel_bytes(rt.kernel_variant)
         self._compiled[""] = rt.compile(kernel, "kernel")
         self._memory_minimum = memory_minimum(
             [*descs.values(), rt.describe(self._compiled[""], kernel)]

@@ -137,6 +137,7 @@ class Runtime(Protocol):
 
     name: str
     features: frozenset[Feature]
+    kernel_variant: str  # the variant of the spec this engine runs when no kernel is given
 
     def compile(self, data: bytes, origin: str) -> object:
         """Validate and compile `data` (wasm, or WAT text); `PluginError` naming `origin` if bad."""

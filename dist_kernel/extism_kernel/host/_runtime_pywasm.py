@@ -22,6 +22,7 @@ from typing import Any
 
 from extism_kernel._abi import FuncSig, ValType, load_abi
 from extism_kernel._errors import MissingDependencyError, PluginError, UnsupportedFeatureError
+from extism_kernel._kernel import DEFAULT_VARIANT
 from extism_kernel._wasm import ExternDesc, ModuleDesc
 from extism_kernel.host._manifest import WAT_PREFIXES
 from extism_kernel.host._runtime_api import Fault, Feature, HostCallback, WasmCall
@@ -351,6 +352,7 @@ class PywasmRuntime:
     """pywasm (pure Python): memory limits and WASI (no read-only paths); no interrupts."""
 
     name = "pywasm"
+    kernel_variant = DEFAULT_VARIANT  # pywasm 2 accepts the externref global
     features = frozenset({Feature.MEMORY_LIMIT, Feature.WASI})
 
     def compile(self, data: bytes, origin: str) -> _Compiled:

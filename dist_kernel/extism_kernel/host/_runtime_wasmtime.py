@@ -17,6 +17,7 @@ import wasmtime
 
 from extism_kernel._abi import FuncSig, ValType, load_abi
 from extism_kernel._errors import PluginError
+from extism_kernel._kernel import DEFAULT_VARIANT
 from extism_kernel._wasm import ExternDesc, ModuleDesc, _describe
 from extism_kernel.host._manifest import WAT_PREFIXES
 from extism_kernel.host._runtime_api import Fault, Feature, HostCallback, WasmCall
@@ -203,6 +204,7 @@ class WasmtimeRuntime:
     """wasmtime (native, fast): every feature of the runtime interface."""
 
     name = "wasmtime"
+    kernel_variant = DEFAULT_VARIANT  # reference types are on by default
     features = frozenset(Feature)
 
     def __init__(self) -> None:
