@@ -59,3 +59,14 @@ def test_echo_plugin_against_official_sdk() -> None:
     for size in (0, 7, 8, 1029):
         data = bytes(i % 251 for i in range(size))
         assert plugin.call("echo", data, parse=bytes) == data
+
+
+def test_official_runtime_benchmark_runs_both_sides(capsys: pytest.CaptureFixture[str]) -> None:
+    """One tiny round of every row: both libextism copies answer, with outputs of equal length."""
+    from benchmarks import official_runtime  # noqa: PLC0415 (imports tooling and test plugins)
+
+    assert official_runtime.main(["--rounds", "1", "--seconds", "0.001", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith(("echo ", "count_vowels "))]
+    assert len(rows) == len(official_runtime.PLUGINS) * len(official_runtime.SIZES)
+    assert out.rstrip().endswith("(1 rounds, median of ours/official)")
