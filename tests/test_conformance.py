@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from extism_kernel import check_plugin, report_schema
+from extism_kernel import check_plugin, kernel_bytes, report_schema
 from extism_kernel._cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEMS, main
 from extism_kernel._conformance import (
     Case,
@@ -74,6 +74,14 @@ def http_base() -> Any:
 @pytest.mark.parametrize("case", SUITE.cases, ids=[c.name for c in SUITE.cases])
 def test_case_on_our_kernel(case: Case, http_base: str, kernel_wasm: bytes) -> None:
     result = run_case(case, kernel=kernel_wasm, http_base=http_base)
+    assert result.passed, result.detail
+
+
+@pytest.mark.parametrize("case", SUITE.cases, ids=[c.name for c in SUITE.cases])
+def test_case_on_the_no_reference_types_variant(case: Case, http_base: str) -> None:
+    """The variant for engines without reference types is the same kernel: every case passes."""
+    wasm = kernel_bytes("no-reference-types")
+    result = run_case(case, kernel=wasm, http_base=http_base)
     assert result.passed, result.detail
 
 

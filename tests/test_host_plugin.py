@@ -192,3 +192,24 @@ def test_unknown_runtime_is_refused():
 def test_plugin_names_its_runtime(host_runtime):
     with Plugin(plugin_wasm("echo")) as plugin:
         assert plugin.runtime == host_runtime
+
+
+def test_each_runtime_loads_the_kernel_variant_it_names(
+    host_runtime: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without `kernel=`, a Plugin links `kernel_bytes(runtime.kernel_variant)`: no setting."""
+    from extism_kernel import _kernel, kernel_variants  # noqa: PLC0415
+    from extism_kernel.host import _plugin  # noqa: PLC0415
+    from extism_kernel.host._runtime_api import new_runtime  # noqa: PLC0415
+
+    variant = new_runtime(host_runtime).kernel_variant
+    assert variant in kernel_variants()
+    asked: list[str] = []
+
+    def recording(name: str = _kernel.DEFAULT_VARIANT) -> bytes:
+        asked.append(name)
+        return _kernel.kernel_bytes(name)
+
+    monkeypatch.setattr(_plugin, "kernel_bytes", recording)
+    assert Plugin(plugin_wasm("echo"), functions=[]).call("echo", b"v") == b"v"
+    assert asked == [variant]
