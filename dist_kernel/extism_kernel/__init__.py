@@ -26,7 +26,6 @@ from extism_kernel._errors import (
     UnreadableInputError,
 )
 from extism_kernel._kernel import (
-    DEFAULT_VARIANT,
     BuildInfo,
     KernelFile,
     UnknownVariantError,
@@ -50,7 +49,6 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
     __version__ = "0+unknown"
 
 __all__ = [
-    "DEFAULT_VARIANT",
     "AbiChange",
     "AbiDiff",
     "AbiMismatchError",
