@@ -8,6 +8,7 @@ import sys
 from extism_kernel._errors import ExtismKernelError
 
 from tooling import codegen, publish_check
+from tooling.mutation import cli as mutation_cli
 from tooling.kernel_build import KernelBuildError, build_kernel
 from tooling.toolchain import ToolchainNotFoundError
 
@@ -22,9 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     publish_check.add_arguments(
         sub.add_parser("publish_check", help="upload to an index, install from it, run it")
     )
+    mutation_cli.add_arguments(
+        sub.add_parser("mutate", help="plant the catalogue's bugs one by one; are they caught?")
+    )
     args = parser.parse_args(argv)
     if args.command == "publish_check":
         return publish_check.run(args)
+    if args.command == "mutate":
+        return mutation_cli.run(args)
     try:
         if args.command == "build":
             info = build_kernel()

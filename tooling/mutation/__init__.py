@@ -1,0 +1,1 @@
+"""Mutation testing: plant realistic bugs one at a time and check that the tests catch them."""
