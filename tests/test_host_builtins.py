@@ -86,6 +86,31 @@ def test_var_store_limit(kernel):
     plugin.call("big", b"x" * 48)  # 100 + 99 = 199: fits, and the plugin still works
 
 
+def test_a_var_store_of_exactly_max_var_bytes_fits(kernel):
+    manifest = {"wasm": [{"data": plugin_wasm("vars")}], "memory": {"max_var_bytes": 200}}
+    plugin = Plugin(manifest, kernel=kernel)
+    plugin.call("big", b"x" * 49)  # 48 + 3 + 49 = 100
+    plugin.call("big", b"x" * 49)  # 100 (the old entry) + 100 = 200: exactly the limit
+    with pytest.raises(PluginError, match="variable store is full: 201 bytes"):
+        plugin.call("big", b"x" * 50)
+
+
+@pytest.mark.parametrize(
+    ("function", "lengths"),
+    [("var_set", b"0,0"), ("var_remove", b"0,0"), ("config_get", b"0,24")],
+)
+def test_builtins_free_the_handles_they_take(kernel, function, lengths):
+    """var_set frees key and value, config_get frees key (the plugin owns the result)."""
+    plugin = Plugin(
+        {
+            "wasm": [{"data": plugin_wasm("ownership")}],
+            "config": {"key": "a value of 24 bytes long"},
+        },
+        kernel=kernel,
+    )
+    assert plugin.call(function) == lengths
+
+
 def test_vars_disabled(kernel):
     manifest = {"wasm": [{"data": plugin_wasm("vars")}], "memory": {"max_var_bytes": 0}}
     with pytest.raises(PluginError, match="vars are disabled"):

@@ -112,6 +112,33 @@ def test_max_pages_caps_kernel_memory(kernel):
     assert plugin.call("ok", b"fine") == b"fine"
 
 
+def test_a_declared_minimum_above_max_pages_still_loads(kernel):
+    """A plugin declaring 17 pages (common for Rust plugins) under `max_pages: 4` runs: the cap
+    never falls below a declared minimum, or the module could not be instantiated at all."""
+    wat = '(module (memory (export "memory") 17) (func (export "run") (result i32) i32.const 0))'
+    plugin = Plugin({"wasm": [{"data": wat.encode()}], "memory": {"max_pages": 4}}, kernel=kernel)
+    assert plugin.call("run") == b""
+
+
+def test_a_declared_minimum_of_an_imported_memory_counts_too(kernel):
+    lib = '(module (memory (export "mem") 17))'
+    main = (
+        '(module (import "lib" "mem" (memory 17)) (func (export "run") (result i32) i32.const 0))'
+    )
+    manifest = {
+        "wasm": [{"data": lib.encode(), "name": "lib"}, {"data": main.encode(), "name": "main"}],
+        "memory": {"max_pages": 4},
+    }
+    assert Plugin(manifest, kernel=kernel).call("run") == b""
+
+
+def test_vars_are_forgotten_when_start_rebuilds_the_instance(kernel):
+    plugin = Plugin(plugin_wasm("command_vars"), kernel=kernel)
+    assert [plugin.call("count") for _ in range(2)] == [b"1", b"2"]
+    plugin.call("_start")
+    assert plugin.call("count") == b"1"
+
+
 def test_input_over_max_pages_is_oom(kernel):
     plugin = Plugin(manifest("echo", memory={"max_pages": 20}), kernel=kernel)
     with pytest.raises(PluginError) as info:

@@ -20,8 +20,9 @@ from kernel_driver import KernelInstance
 
 MAX_LIVE = 48
 HEADER = 8  # inline header before each block's data (kernel-src/src/layout.rs)
+ROOT_TABLE, ROOT_INPUT_OFFSET = 4, 216  # offsets in `Root` (kernel-src/src/root.rs)
 STEPS_PER_RUN = 100
-RUNS = 120
+RUNS = 60
 REQUIRED_OPERATIONS = 10_000
 
 
@@ -123,6 +124,90 @@ class AllocatorMachine(RuleBasedStateMachine):
             return
         self._op()
         self.kernel.store_u64(addr, value)
+
+    @rule(handle=handles, index=st.integers(0, 160), spread=st.booleans())
+    def fill_index_like(self, handle: int, index: int, spread: bool) -> None:
+        """Fill a live block with u32s that look like table indices, as if every 8-aligned word
+        were a block header; then no aligned address inside it may pass as a handle."""
+        data = self.model.blocks.get(handle)
+        if data is None:
+            return
+        words = []
+        for i in range(len(data) // 8):
+            value = (index + i) % 161 if spread else index
+            words.append(value.to_bytes(4, "little") + bytes(4))
+        filled = b"".join(words) + data[len(words) * 8 :]
+        self.kernel.write(handle, filled)
+        self.model.blocks[handle] = filled
+        for off in range(8, min(len(data), 8 * 33), 8):  # the first 32 aligned interior words
+            self._expect_refused(handle + off)
+
+    @precondition(lambda self: len(self.model.blocks) < MAX_LIVE - 3)
+    @rule(
+        sizes=st.tuples(st.integers(1, 300), st.integers(1, 300)),
+        backwards=st.booleans(),
+        then=st.integers(1, 700),
+    )
+    def merge_neighbours(self, sizes: tuple[int, int], backwards: bool, then: int) -> None:
+        """Two neighbours freed in either order merge into exactly both blocks and the header
+        between them; their handles stay dead after the merged memory and entries are reused."""
+        self._op()
+        a, b = self.kernel.alloc(sizes[0]), self.kernel.alloc(sizes[1])
+        guard = self.kernel.alloc(8)  # keeps a and b away from the top of the heap
+        caps = [-(-n // 8) * 8 for n in sizes]
+        for h, n in ((a, sizes[0]), (b, sizes[1]), (guard, 8)):
+            self.kernel.write(h, bytes(n))
+            self.model.blocks[h] = bytes(n)
+        if b != a + caps[0] + HEADER or guard != b + caps[1] + HEADER:
+            return  # placed in reused memory, not side by side: nothing to merge
+        for h in (b, a) if backwards else (a, b):
+            self.kernel.free(h)
+            del self.model.blocks[h]
+            self.model.freed.add(h)
+        merged = caps[0] + HEADER + caps[1]
+        assert self.kernel.alloc(merged) == a, "the merged block has the wrong size"
+        self.model.blocks[a] = bytes(merged)
+        self.kernel.write(a, bytes(merged))
+        self.model.freed.discard(a)
+        other = self.kernel.alloc(then)  # takes b's released entry
+        self.kernel.write(other, bytes(then))
+        self.model.blocks[other] = bytes(then)
+        self.model.freed.discard(other)
+        self._expect_refused(b)
+
+    @precondition(lambda self: len(self.model.blocks) < MAX_LIVE)
+    @rule(count=st.integers(60, 140), keep=st.integers(0, 3))
+    def table_growth(self, count: int, keep: int) -> None:
+        """A burst of small blocks makes the table double and move; most are freed again."""
+        burst = []
+        for i in range(count):
+            self._op()
+            h = self.kernel.alloc(8 + i % 24)
+            assert h != 0
+            self.kernel.write(h, bytes([i % 251]) * (8 + i % 24))
+            self.model.blocks[h] = bytes([i % 251]) * (8 + i % 24)
+            self.model.freed.discard(h)
+            burst.append(h)
+        for h in burst[keep:]:
+            self._op()
+            self.kernel.free(h)
+            del self.model.blocks[h]
+            self.model.freed.add(h)
+
+    @rule(value=st.integers(0, (1 << 64) - 1))
+    def probe_the_table(self, value: int) -> None:
+        """The table's own handle is no block, and its header (wherever the table is now) is
+        private: stores there change nothing."""
+        root = self.kernel.call_state() - ROOT_INPUT_OFFSET
+        table = int.from_bytes(self.kernel.read(root + ROOT_TABLE, 4), "little")
+        first_home = self.kernel.pages * 65536 - self.kernel.memory_bytes() + HEADER
+        for handle in {table, first_home}:
+            self._expect_refused(handle)
+        before = self.kernel.read(table - HEADER, HEADER + 32)
+        self._op()
+        self.kernel.store_u64(table - HEADER, value)
+        self.kernel.store_u8(table - 1, value & 0xFF)
+        assert self.kernel.read(table - HEADER, HEADER + 32) == before
 
     @rule()
     def reset(self) -> None:

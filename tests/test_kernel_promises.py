@@ -106,7 +106,7 @@ def test_a_dead_handle_cannot_be_revived_by_index_like_data_after_reset(
     assert k.length(cover) == 64
 
 
-@pytest.mark.parametrize("stale", range(0, 8))
+@pytest.mark.parametrize("stale", range(8))
 def test_index_like_data_never_validates_a_handle(k: KernelInstance, stale: int) -> None:
     """Data blocks full of small u32s (plausible indices) at every 8-aligned offset."""
     block = k.alloc(512)

@@ -8,8 +8,8 @@ import sys
 from extism_kernel._errors import ExtismKernelError
 
 from tooling import codegen, publish_check
-from tooling.mutation import cli as mutation_cli
 from tooling.kernel_build import KernelBuildError, build_kernel
+from tooling.mutation import cli as mutation_cli
 from tooling.toolchain import ToolchainNotFoundError
 
 

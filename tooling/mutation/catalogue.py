@@ -95,7 +95,7 @@ def _mutant(obj: object, where: str, areas: dict[str, tuple[str, ...]]) -> Mutan
         msg = f"{where} `{obj['id']}`: unknown area `{obj['area']}`"
         raise CatalogueError(msg)
     if not obj["search"] or obj["search"] == obj["replace"]:
-        msg = f"{where} `{obj['id']}`: the search text must be non-empty and differ from the replacement"
+        msg = f"{where} `{obj['id']}`: the search must be non-empty and differ from the replace"
         raise CatalogueError(msg)
     return Mutant(**obj)
 

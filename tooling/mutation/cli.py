@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _head() -> str:
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         ["git", "rev-parse", "HEAD"],  # noqa: S607
         cwd=REPO,
         capture_output=True,
@@ -70,8 +71,15 @@ def score_lines(results: list[MutantResult]) -> list[str]:
     return lines
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the planted file is restored."""
+    del frame
+    raise SystemExit(128 + signum)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the selected mutants one by one and print each outcome, then the score."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         catalogue = load_catalogue()
         stale = catalogue.stale()
@@ -103,8 +111,13 @@ def run(args: argparse.Namespace) -> int:
     survivors = [r for r in results if r.outcome == "survived" and not r.mutant.equivalent]
     if args.json:
         rows = [
-            {"id": r.mutant.id, "area": r.mutant.area, "outcome": r.outcome,
-             "equivalent": r.mutant.equivalent, "seconds": round(r.seconds, 1)}
+            {
+                "id": r.mutant.id,
+                "area": r.mutant.area,
+                "outcome": r.outcome,
+                "equivalent": r.mutant.equivalent,
+                "seconds": round(r.seconds, 1),
+            }
             for r in results
         ]
         print(json.dumps({"seconds": round(elapsed, 1), "results": rows}, indent=2))
