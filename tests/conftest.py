@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # tooling/ (never installed) and tests/kernel_driver.py
 
 import extism_kernel  # noqa: E402
+from extism_kernel._runtimes import RUNTIMES  # noqa: E402
 from host_plugins import KERNELS  # noqa: E402
 from kernel_driver import KernelInstance  # noqa: E402
 
@@ -50,10 +51,10 @@ def new_kernel(kernel_wasm: bytes) -> Callable[..., KernelInstance]:
     return lambda **kw: KernelInstance(kernel_wasm, **kw)
 
 
-@pytest.fixture(params=("wasmtime", "pywasm"))
+@pytest.fixture(params=RUNTIMES)
 def host_runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each runtime of the host in turn, as the default of every `Plugin` the test creates."""
-    from extism_kernel.host._runtime_api import RUNTIME_ENV  # noqa: PLC0415
+    from extism_kernel._runtimes import RUNTIME_ENV  # noqa: PLC0415
 
     monkeypatch.setenv(RUNTIME_ENV, request.param)
     return str(request.param)

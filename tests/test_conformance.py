@@ -22,14 +22,13 @@ from extism_kernel._conformance import (
     ConformanceError,
     Step,
     decode_data,
-    echo_server,
     export_suite,
     load_suite,
     parse_suite,
     plugin_wasm,
-    run_case,
-    run_suite,
 )
+from extism_kernel._echo_server import echo_server
+from extism_kernel.host._conformance_runner import run_case, run_suite
 from host_plugins import KERNELS
 
 SUITE = load_suite()

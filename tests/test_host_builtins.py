@@ -17,8 +17,9 @@ import extism
 import extism_kernel.host
 import pytest
 from extism_kernel import load_abi
+from extism_kernel._runtimes import LOG_LEVEL_OFF, TRACE
 from extism_kernel.host import ManifestError, Plugin, PluginError
-from extism_kernel.host._host_functions import BUILTINS, LOG_LEVEL_OFF, TRACE, host_allowed
+from extism_kernel.host._host_functions import BUILTINS, host_allowed
 from host_plugins import plugin_wasm
 
 pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime

@@ -7,9 +7,9 @@ import inspect
 import pytest
 import wasmtime
 from extism_kernel import AbiMismatchError, load_abi
+from extism_kernel._runtimes import new_runtime
 from extism_kernel.host import PluginError
 from extism_kernel.host._kernel_exports import KernelExports
-from extism_kernel.host._runtime_api import new_runtime
 from host_plugins import KERNELS
 
 HELPERS = {

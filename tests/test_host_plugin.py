@@ -199,8 +199,8 @@ def test_each_runtime_loads_the_kernel_variant_it_names(
 ) -> None:
     """Without `kernel=`, a Plugin links `kernel_bytes(runtime.kernel_variant)`: no setting."""
     from extism_kernel import _kernel, kernel_variants  # noqa: PLC0415
+    from extism_kernel._runtimes import new_runtime  # noqa: PLC0415
     from extism_kernel.host import _plugin  # noqa: PLC0415
-    from extism_kernel.host._runtime_api import new_runtime  # noqa: PLC0415
 
     variant = new_runtime(host_runtime).kernel_variant
     assert variant in kernel_variants()

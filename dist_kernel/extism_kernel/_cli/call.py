@@ -13,15 +13,7 @@ import sys
 from pathlib import Path
 
 from extism_kernel._errors import MissingDependencyError
-
-LOG_LEVELS = {
-    "trace": 5,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-    "off": logging.CRITICAL + 1,
-}
+from extism_kernel._runtimes import LOG_LEVEL_NAMES, RUNTIMES, log_level
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -61,14 +53,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--kernel", type=Path, help="run on this kernel .wasm instead of ours")
     parser.add_argument(
         "--runtime",
-        choices=("wasmtime", "pywasm"),
+        choices=RUNTIMES,
         default=None,
         help="the host's WebAssembly runtime (default: $EXTISM_KERNEL_RUNTIME or wasmtime;"
         " pywasm: pure Python, slow, no timeouts, no WASI)",
     )
     parser.add_argument(
         "--log-level",
-        choices=sorted(LOG_LEVELS),
+        choices=LOG_LEVEL_NAMES,
         default="off",
         help="print the plugin's logs at this level and above on stderr",
     )
@@ -78,7 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _logger(level: str) -> tuple[logging.Logger, logging.Handler]:
     """The plugin's logger for this run, printing `LEVEL: message` lines on the current stderr."""
     logger = logging.getLogger("extism_kernel.cli.plugin")
-    logger.setLevel(LOG_LEVELS[level])
+    logger.setLevel(log_level(level).python)
     logger.propagate = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from extism_kernel._conformance import export_suite, run_suite
+from extism_kernel._conformance import export_suite
+from extism_kernel._runtimes import RUNTIMES
+from extism_kernel.host._conformance_runner import run_suite
 
 if TYPE_CHECKING:
     import argparse
@@ -27,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--runtime",
-        choices=("wasmtime", "pywasm"),
+        choices=RUNTIMES,
         default=None,
         help="the host's WebAssembly runtime (default: $EXTISM_KERNEL_RUNTIME or wasmtime;"
         " pywasm: pure Python, slow)",

@@ -22,17 +22,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from extism_kernel._errors import HostFunctionError
+from extism_kernel._runtimes import LOG_LEVEL_OFF, LOG_LEVELS, TRACE
 
 VAR_ENTRY_OVERHEAD = 48  # what the Rust runtime counts per entry (a String and a Vec<u8>)
-LOG_LEVEL_OFF = 2**31 - 1  # get_log_level when logging is off (i32::MAX)
-TRACE = 5  # Python has no TRACE level; below DEBUG
-_EXTISM_LEVELS = (
-    (TRACE, 0),
-    (logging.DEBUG, 1),
-    (logging.INFO, 2),
-    (logging.WARNING, 3),
-    (logging.ERROR, 4),
-)
 _REQUEST_KEYS = {"url", "headers", "method"}
 
 
@@ -254,10 +246,7 @@ def log_error(env: HostEnv, message: int) -> None:
 def get_log_level(env: HostEnv) -> int:
     """The plugin logger's level as Extism numbers it: 0 trace .. 4 error, i32::MAX when off."""
     level = env.logger.getEffectiveLevel()
-    for python_level, extism_level in _EXTISM_LEVELS:
-        if level <= python_level:
-            return extism_level
-    return LOG_LEVEL_OFF
+    return next((lv.extism for lv in LOG_LEVELS if level <= lv.python), LOG_LEVEL_OFF)
 
 
 Builtin = Callable[..., "int | None"]

@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterable
 from extism_kernel._abi import load_abi
 from extism_kernel._errors import PluginError
 from extism_kernel._kernel import kernel_bytes
+from extism_kernel._runtimes import new_runtime
 from extism_kernel.host._host_functions import HostEnv
 from extism_kernel.host._link import check_imports, link_order, providers
 from extism_kernel.host._manifest import MAIN_MODULE, load_manifest
-from extism_kernel.host._runtime_api import Feature, new_runtime, require
+from extism_kernel.host._runtime_types import Feature, require
 from extism_kernel.host._session import HOST_RC, PAGE, Session, exit_code, failure, memory_minimum
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY, HostFunction
 

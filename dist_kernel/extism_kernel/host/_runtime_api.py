@@ -1,10 +1,11 @@
-"""The runtime interface: the one seam between the host and a WebAssembly engine.
+"""The runtime interface: the one seam between the host and a WebAssembly engine (Protocols only).
 
 Everything above it (manifest, linking from the ABI spec, builtins, user host functions, the call
 protocol, error handling) is runtime-neutral and written once (`_session.py`, `_plugin.py`,
 `_kernel_exports.py`). A runtime is a per-plugin object (`Runtime`) that compiles modules and
 opens stores; a store (`Store`) holds one kernel instance, the plugin's imports and its instances.
-docs/runtimes.md is the porting checklist: what each method must do, in ABI terms.
+docs/runtimes.md is the porting checklist: what each method must do, in ABI terms. The registry
+of runtimes is `extism_kernel._runtimes`; the data crossing the seam is in `_runtime_types.py`.
 
 Values cross the seam as Python ints (i32 and i64) and floats (f32, f64); handles are u64. Types
 cross it as `FuncSig` and modules as `ModuleDesc` (`extism_kernel._wasm`), never as engine types.
@@ -12,53 +13,13 @@ cross it as `FuncSig` and modules as `ModuleDesc` (`extism_kernel._wasm`), never
 
 from __future__ import annotations
 
-import enum
-import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
-
-from extism_kernel._errors import UnknownRuntimeError, UnsupportedFeatureError
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from extism_kernel._abi import FuncSig
     from extism_kernel._wasm import ExternDesc, ModuleDesc
-
-RuntimeName = Literal["wasmtime", "pywasm"]
-RUNTIMES: tuple[RuntimeName, ...] = ("wasmtime", "pywasm")
-DEFAULT_RUNTIME: RuntimeName = "wasmtime"
-RUNTIME_ENV = "EXTISM_KERNEL_RUNTIME"  # the runtime of a `Plugin` created without `runtime=`
-# A host function as the runtime sees it: raw wasm arguments in, None / one value / a sequence out.
-HostCallback = Callable[..., Any]
-# A bound wasm function: raw integer arguments in, the first result (0 when none) out.
-WasmCall = Callable[..., int]
-
-
-class Feature(enum.Enum):
-    """An optional capability of a runtime; `Runtime.features` lists those it has."""
-
-    INTERRUPT = "interrupt"  # stop a running call from another thread: timeouts, cancel handles
-    WASI = "wasi"  # WASI preview 1 imports for the plugin
-    MEMORY_LIMIT = "memory-limit"  # cap every memory of the store at a number of bytes
-
-
-FEATURE_TEXT = {
-    Feature.INTERRUPT: "timeouts and cancel handles",
-    Feature.WASI: "WASI",
-    Feature.MEMORY_LIMIT: "memory limits (`max_pages`)",
-}
-
-
-@dataclass(frozen=True)
-class Fault:
-    """What a runtime exception means: `kind` is `trap`, `interrupt`, `exit` or `error`.
-
-    `message` is the cause on one line (no backtrace); `code` is the exit status for `exit`.
-    """
-
-    kind: Literal["trap", "interrupt", "exit", "error"]
-    message: str
-    code: int = 0
+    from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, WasmCall
 
 
 class Instance(Protocol):
@@ -158,30 +119,3 @@ class Runtime(Protocol):
     def classify(self, exc: BaseException) -> Fault | None:
         """What a runtime exception means, or None when it is not the runtime's (a host fn's)."""
         ...
-
-
-def require(runtime: Runtime, feature: Feature) -> None:
-    """Raise `UnsupportedFeatureError` when `runtime` lacks `feature`."""
-    if feature not in runtime.features:
-        msg = f"runtime `{runtime.name}`: {FEATURE_TEXT[feature]} not supported by this runtime"
-        raise UnsupportedFeatureError(msg, runtime=runtime.name, feature=feature.value)
-
-
-def new_runtime(name: str | None = None) -> Runtime:
-    """A fresh runtime object of the named implementation (imported on use).
-
-    Without a name: `$EXTISM_KERNEL_RUNTIME` when set, else wasmtime. Raises
-    `UnknownRuntimeError` (a `ValueError`) for an unknown name and `MissingDependencyError`
-    when the engine's package is not installed.
-    """
-    name = name or os.environ.get(RUNTIME_ENV) or DEFAULT_RUNTIME
-    if name == "wasmtime":
-        from extism_kernel.host._runtime_wasmtime import WasmtimeRuntime  # noqa: PLC0415
-
-        return WasmtimeRuntime()
-    if name == "pywasm":
-        from extism_kernel.host._runtime_pywasm import PywasmRuntime  # noqa: PLC0415
-
-        return PywasmRuntime()
-    msg = f"runtime `{name}`: expected one of {', '.join(RUNTIMES)}"
-    raise UnknownRuntimeError(msg)

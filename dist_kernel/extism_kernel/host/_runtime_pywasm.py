@@ -20,18 +20,14 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import pywasm  # type: ignore[import-untyped]  # a missing package: _runtimes.new_runtime says so
+
 from extism_kernel._abi import FuncSig, ValType, load_abi
-from extism_kernel._errors import MissingDependencyError, PluginError, UnsupportedFeatureError
+from extism_kernel._errors import PluginError, UnsupportedFeatureError
 from extism_kernel._kernel import DEFAULT_VARIANT
 from extism_kernel._wasm import ExternDesc, ModuleDesc
 from extism_kernel.host._manifest import WAT_PREFIXES
-from extism_kernel.host._runtime_api import Fault, Feature, HostCallback, WasmCall
-
-try:
-    import pywasm  # type: ignore[import-untyped]
-except ImportError:  # pragma: no cover - the error names the extra
-    msg = "the `pywasm` runtime needs pywasm: pip install 'extism-kernel[pywasm]'"
-    raise MissingDependencyError(msg) from None
+from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, WasmCall
 
 PAGE = 65536
 READ_ONLY_PREFIX = "ro:"  # as in the wasmtime runtime: an allowed path mounted read-only

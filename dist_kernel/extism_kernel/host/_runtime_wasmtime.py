@@ -20,7 +20,7 @@ from extism_kernel._errors import PluginError
 from extism_kernel._kernel import DEFAULT_VARIANT
 from extism_kernel._wasm import ExternDesc, ModuleDesc, _describe
 from extism_kernel.host._manifest import WAT_PREFIXES
-from extism_kernel.host._runtime_api import Fault, Feature, HostCallback, WasmCall
+from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, WasmCall
 from extism_kernel.host._wasmtime_raw import RawMemory, bind_raw, export_named
 
 FAR_DEADLINE = 1 << 62  # epoch ticks: "never" outside calls

@@ -20,14 +20,8 @@ from extism_kernel._errors import ExtismKernelError, PluginError
 from extism_kernel.host._host_functions import BUILTINS, HostEnv
 from extism_kernel.host._kernel_exports import KernelExports
 from extism_kernel.host._manifest import MAIN_MODULE
-from extism_kernel.host._runtime_api import (
-    Feature,
-    Instance,
-    Runtime,
-    Store,
-    WasmCall,
-    require,
-)
+from extism_kernel.host._runtime_api import Instance, Runtime, Store
+from extism_kernel.host._runtime_types import Feature, WasmCall, require
 from extism_kernel.host._user_functions import CurrentPlugin, HostFunction
 
 if TYPE_CHECKING:
