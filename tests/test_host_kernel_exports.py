@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 import wasmtime
-from extism_kernel import AbiMismatchError, load_abi
+from extism_kernel import AbiMismatchError, check_kernel, load_abi
 from extism_kernel._runtimes import new_runtime
 from extism_kernel.host import PluginError
 from extism_kernel.host._kernel_exports import KernelExports
@@ -115,4 +115,7 @@ def test_kernel_missing_an_export_fails_at_link_time(host_runtime):
     with pytest.raises(AbiMismatchError) as info:
         KernelExports(store.kernel)
     assert "export `alloc`: expected (i64) -> i64 but found (i32) -> i64" in info.value.problems
-    assert "export `free`: expected func (i64) -> () but found nothing" in info.value.problems
+    assert "missing export `free`: expected (i64) -> ()" in info.value.problems
+    # the same fault in the same words as `check-kernel`: one ABI matcher answers both
+    report = check_kernel(bytes(wasmtime.wat2wasm(wat)))
+    assert list(info.value.problems) == [p.message for p in report.errors]

@@ -77,6 +77,20 @@ def test_freed_neighbours_merge_into_exactly_both_blocks_and_the_header(
     assert k.length(c) == 96
 
 
+def test_an_excess_of_a_header_and_16_bytes_is_split_off(k: KernelInstance) -> None:
+    """Reusing a 64-byte block for 40 bytes leaves exactly header + 16: that rest is reusable."""
+    a = k.alloc(64)
+    k.alloc(8)
+    k.free(a)
+    assert k.alloc(40) == a
+    assert k.alloc(16) == a + 40 + HEADER
+    b = k.alloc(48)
+    k.alloc(8)
+    k.free(b)
+    assert k.alloc(40) == b  # an excess of 8 bytes is not worth a block
+    assert k.alloc(8) != b + 40 + HEADER
+
+
 def test_three_free_neighbours_merge_from_the_middle(k: KernelInstance) -> None:
     a, b, c = three_blocks(k)
     k.alloc(8)  # keep the top away

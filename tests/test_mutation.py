@@ -62,10 +62,10 @@ def test_a_planted_bug_is_killed_and_the_file_restored(tmp_path: Path) -> None:
     mutant = Mutant(
         id="validators/params",
         area="validators",
-        file="dist_kernel/extism_kernel/_check.py",
-        search="or found.sig.param_types != func.sig.param_types",
-        replace="or len(found.sig.param_types) != len(func.sig.param_types)",
-        doc="check_kernel compares only the number of parameters",
+        file="dist_kernel/extism_kernel/_abi_match.py",
+        search="and found.param_types == want.param_types",
+        replace="and len(found.param_types) == len(want.param_types)",
+        doc="signatures are compared by the number of parameters only",
     )
     before = mutant.path.read_text(encoding="utf-8")
     catalogue = load_catalogue(_catalogue_file(tmp_path, [mutant.__dict__]))

@@ -17,23 +17,23 @@ that `report.schema.json` describes.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from extism_kernel._abi import AbiSpec, FuncSig, Function, ValType, load_abi
-from extism_kernel._check import Problem, ProblemReport, count_summary
+from extism_kernel._abi import AbiSpec, FuncSig, ValType, load_abi
+from extism_kernel._abi_match import (
+    WASI_MODULES,
+    ImportMatch,
+    ImportStatus,
+    match_kernel_import,
+)
+from extism_kernel._problems import Problem, ProblemReport, count_summary
 from extism_kernel._wasm import ExternDesc, describe_module
 
-# WASI is not part of the Extism ABI spec: these are the WASI preview 1 module names a host
-# satisfies when WASI is enabled (`wasi_unstable` is the pre-snapshot spelling).
-WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
 # The WASI reactor initialiser: the host calls it once after instantiation, never by name.
 WASI_INITIALIZER = "_initialize"
 # Extism call signatures: `() -> i32` (the return code) or `() -> ()` (meaning 0).
 CALL_SIGNATURES = (FuncSig((), (ValType.I32,)), FuncSig((), ()))
-
-ImportStatus = Literal["ok", "unknown", "wrong-type", "not-a-function"]
 
 
 @dataclass(frozen=True)
@@ -150,52 +150,20 @@ class PluginReport(ProblemReport):
         return "\n".join(lines) + "\n"
 
 
-def _hint(name: str, known: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, known, n=1)
-    return close[0] if close else None
-
-
-def _same_sig(found: ExternDesc, want: Function) -> bool:
-    return found.sig is not None and (
-        found.sig.param_types == want.sig.param_types and found.sig.results == want.sig.results
-    )
-
-
-def _kernel_import(
-    imp: ExternDesc, known: dict[str, Function], extensions: set[str], *, legacy: bool
+def _kernel_entry(
+    imp: ExternDesc, match: ImportMatch, *, legacy: bool = False
 ) -> tuple[KernelImport, Problem | None]:
-    """Check one import whose module is the kernel module (or a legacy `extism_` name)."""
-    module = imp.module or ""
-    subject = f"{module}::{imp.name}"
-    found = imp.render_type()
-    want = known.get(imp.name)
-    expected = str(want.sig) if want is not None else None
-
-    def entry(status: ImportStatus, hint: str | None = None) -> KernelImport:
-        return KernelImport(module, imp.name, imp.kind, found, status, legacy, expected, hint)
-
-    if imp.kind != "func":
-        msg = (
-            f"import `{subject}`: expected a function but found {found}"
-            " (hosts link only the kernel's functions into this module)"
-        )
-        return entry("not-a-function"), Problem("error", "not-a-function", subject, msg)
-    if want is None and imp.name in extensions:
-        msg = (
-            f"import `{subject}`: `{imp.name}` is a host-side extension of this kernel;"
-            " hosts do not link it into plugins"
-        )
-        return entry("unknown"), Problem("error", "unknown-import", subject, msg)
-    if want is None:
-        hint = _hint(imp.name, sorted(known))
-        suffix = f" (did you mean `{hint}`?)" if hint else ""
-        which = "the Extism 0.x ABI" if legacy else "the ABI spec"
-        msg = f"import `{subject}`: not in {which}{suffix}"
-        return entry("unknown", hint), Problem("error", "unknown-import", subject, msg)
-    if not _same_sig(imp, want):
-        msg = f"import `{subject}`: expected {want.sig} but found {found}"
-        return entry("wrong-type"), Problem("error", "wrong-type", subject, msg)
-    return entry("ok"), None
+    entry = KernelImport(
+        imp.module or "",
+        imp.name,
+        imp.kind,
+        imp.render_type(),
+        match.status,
+        legacy,
+        match.expected,
+        match.hint,
+    )
+    return entry, match.problem
 
 
 def _legacy_problem(spec: AbiSpec, count: int) -> Problem:
@@ -223,10 +191,11 @@ def _classify_imports(
     for imp in imports:
         module = imp.module or ""
         if module == spec.kernel_module:
-            checked, problem = _kernel_import(imp, env, extensions, legacy=False)
+            checked, problem = _kernel_entry(imp, match_kernel_import(imp, env, extensions))
         elif module == spec.legacy.module and imp.name.startswith(spec.legacy.prefix):
             legacy_count += 1
-            checked, problem = _kernel_import(imp, legacy, legacy_extensions, legacy=True)
+            match = match_kernel_import(imp, legacy, legacy_extensions, legacy=True)
+            checked, problem = _kernel_entry(imp, match, legacy=True)
         else:
             desc = PluginImport(module, imp.name, imp.kind, imp.render_type())
             (wasi if module in WASI_MODULES else host).append(desc)

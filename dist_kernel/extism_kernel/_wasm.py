@@ -67,7 +67,8 @@ def _valtype(wt: wasmtime.ValType) -> ValType:
     raise InvalidWasmError(msg)
 
 
-def _describe(module: str | None, name: str, ty: object) -> ExternDesc:
+def describe_extern(module: str | None, name: str, ty: object) -> ExternDesc:
+    """One wasmtime import or export type as an `ExternDesc`."""
     import wasmtime  # noqa: PLC0415
 
     if isinstance(ty, wasmtime.FuncType):
@@ -83,16 +84,17 @@ def _describe(module: str | None, name: str, ty: object) -> ExternDesc:
     return ExternDesc(module, name, "table")
 
 
-def _reason(error: str) -> str:
-    """The root cause of a wasmtime error, on one line.
+def error_cause(message: str) -> str:
+    """The root cause of a wasmtime error or trap message, on one line, without the backtrace.
 
-    wasmtime puts the context first (`failed to compile: wasm[0]::function[0]`) and the cause
-    last, under `Caused by:` (`0: …`, `1: … type mismatch: expected i32, found i64`).
+    wasmtime puts the context first (`failed to compile: wasm[0]::function[0]`, or `error while
+    executing at wasm backtrace: …`) and the causes last, under `Caused by:` (`0: …`, `1: …`):
+    the last cause is kept (`type mismatch: expected i32, found i64`, `wasm trap: …`).
     """
-    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     if not lines:
         return "invalid module"
-    if "Caused by:" in lines:
+    if "Caused by:" in lines[:-1]:
         return re.sub(r"^\d+: ", "", lines[-1])
     return lines[0]
 
@@ -107,9 +109,14 @@ def describe_module(wasm: bytes, source: str) -> ModuleDesc:
     try:
         module = wt.Module(engine, wasm)  # type: ignore[attr-defined]
     except wt.WasmtimeError as exc:  # type: ignore[attr-defined]
-        msg = f"`{source}`: not a valid WebAssembly module: {_reason(str(exc))}"
+        msg = f"`{source}`: not a valid WebAssembly module: {error_cause(str(exc))}"
         raise InvalidWasmError(msg) from None
+    return describe_compiled(module)
+
+
+def describe_compiled(module: wasmtime.Module) -> ModuleDesc:
+    """The imports and exports of a module wasmtime has compiled."""
     return ModuleDesc(
-        imports=tuple(_describe(i.module, i.name or "", i.type) for i in module.imports),
-        exports=tuple(_describe(None, e.name, e.type) for e in module.exports),
+        imports=tuple(describe_extern(i.module, i.name or "", i.type) for i in module.imports),
+        exports=tuple(describe_extern(None, e.name, e.type) for e in module.exports),
     )

@@ -12,12 +12,13 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from extism_kernel._abi import AbiSpec, FuncSig, load_abi
+from extism_kernel._abi_match import kernel_problems, sig_matches
 from extism_kernel._errors import AbiMismatchError, PluginError
+from extism_kernel._wasm import ModuleDesc
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from extism_kernel._wasm import ExternDesc
     from extism_kernel.host._runtime_api import KernelInstance
 
 U64 = (1 << 64) - 1
@@ -44,12 +45,6 @@ class _Bound:
         return call
 
 
-def _found(item: ExternDesc | None) -> str:
-    if item is None:
-        return "nothing"
-    return item.render_type() if item.kind == "func" else item.kind
-
-
 class KernelExports:
     """Every function export of the kernel, bound by spec name, with one typed method each.
 
@@ -60,35 +55,18 @@ class KernelExports:
     def __init__(self, instance: KernelInstance, spec: AbiSpec | None = None) -> None:
         spec = spec or load_abi()
         exports = instance.exports()
-        problems: list[str] = []
-        fns = {}
-        for func in spec.functions:
-            item = exports.get(func.name)
-            if item is None or item.kind != "func":
-                problems.append(
-                    f"export `{func.name}`: expected func {func.sig} but found {_found(item)}"
-                )
-                continue
-            assert item.sig is not None  # a func export always has a signature
-            if (item.sig.param_types, item.sig.results) != (func.sig.param_types, func.sig.results):
-                problems.append(f"export `{func.name}`: expected {func.sig} but found {item.sig}")
-                continue
-            fns[func.name] = func.sig
-        memory = exports.get(spec.memory.name)
-        if memory is None or memory.kind != "memory":
-            problems.append(f"export `{spec.memory.name}`: expected memory but found nothing")
-        extensions = {}
-        for func in spec.extensions:  # ours only: used when present with the spec's type
-            item = exports.get(func.name)
-            if (
-                item is not None
-                and item.sig is not None
-                and (item.sig.param_types, item.sig.results)
-                == (func.sig.param_types, func.sig.results)
-            ):
-                extensions[func.name] = func.sig
-        if problems:
-            raise AbiMismatchError("kernel", problems)
+        desc = ModuleDesc(imports=(), exports=tuple(exports.values()))
+        errors = [
+            p.message for p in kernel_problems(desc, spec, strict=False) if p.severity == "error"
+        ]
+        if errors:
+            raise AbiMismatchError("kernel", errors)
+        fns = {func.name: func.sig for func in spec.functions}
+        extensions = {  # ours only: used when present with the spec's type
+            func.name: func.sig
+            for func in spec.extensions
+            if func.name in exports and sig_matches(exports[func.name].sig, func.sig)
+        }
         self.instance = instance
         self._fn: Any = _Bound(instance, fns)
         # bound methods of the instance, stored as attributes: no extra Python frame a call

@@ -3,7 +3,8 @@
 The providers, in the Rust runtime's order: the kernel module (`extism:host/env`: kernel exports
 plus builtins, functions only), its legacy 0.x aliases (`env::extism_*`), WASI when enabled, user
 host functions by namespace (they may shadow a builtin), and the other modules of the manifest by
-name. An import nobody provides fails the load with a `LinkError` naming `module::name` and type.
+name. Imports from the kernel module are judged by the ABI matcher (`_abi_match.py`), in the words
+`check-plugin` uses. An import nobody provides fails the load with a `LinkError`.
 """
 
 from __future__ import annotations
@@ -11,37 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from extism_kernel._abi import AbiSpec, FuncSig, ValType
+from extism_kernel._abi_match import WASI_MODULES, match_kernel_import, sig_matches
 from extism_kernel._errors import LinkError
 from extism_kernel._wasm import ExternDesc, ModuleDesc
-
-WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
-
-
-def _sig_key(sig: FuncSig) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
-    return sig.param_types, sig.results
-
-
-def _render(params: Sequence[ValType], results: Sequence[ValType]) -> str:
-    return (
-        f"({', '.join(t.value for t in params)}) -> {', '.join(t.value for t in results) or '()'}"
-    )
-
-
-_SPEC_PROVIDERS: dict[int, tuple[AbiSpec, dict[tuple[str, str], ExternDesc]]] = {}
-
-
-def _spec_providers(spec: AbiSpec) -> dict[tuple[str, str], ExternDesc]:
-    """The kernel module's functions and their legacy aliases (computed once per spec)."""
-    known = _SPEC_PROVIDERS.get(id(spec))
-    if known is not None and known[0] is spec:
-        return known[1]
-    out: dict[tuple[str, str], ExternDesc] = {}
-    for name, func in spec.env_imports.items():
-        out[spec.kernel_module, name] = ExternDesc(spec.kernel_module, name, "func", sig=func.sig)
-    for name, func in spec.legacy_imports.items():
-        out[spec.legacy.module, name] = ExternDesc(spec.legacy.module, name, "func", sig=func.sig)
-    _SPEC_PROVIDERS[id(spec)] = (spec, out)  # the spec is kept alive, so its id stays its own
-    return out
 
 
 def providers(
@@ -49,11 +22,16 @@ def providers(
     user: Iterable[tuple[str, str, Sequence[ValType], Sequence[ValType]]],
     modules: Mapping[str, ModuleDesc],
 ) -> dict[tuple[str, str], ExternDesc]:
-    """Every (module, name) a plugin may import, with the type it is provided at."""
-    out = dict(_spec_providers(spec))
+    """What the host itself provides beside the spec: user host functions and manifest modules.
+
+    Imports from the kernel module (and the legacy module) are checked against the spec by the
+    ABI matcher; a user function there shadows a builtin of the same name (as in Rust), never
+    adds a name.
+    """
+    out: dict[tuple[str, str], ExternDesc] = {}
     for namespace, name, params, results in user:
         if namespace == spec.kernel_module and name not in spec.env_imports:
-            continue  # a user function may shadow a builtin, not add a name (as in Rust)
+            continue
         sig = FuncSig(tuple((f"p{i}", t) for i, t in enumerate(params)), tuple(results))
         out[namespace, name] = ExternDesc(namespace, name, "func", sig=sig)
     for module_name, desc in modules.items():
@@ -65,20 +43,29 @@ def providers(
 def _import_problem(
     imp: ExternDesc, provided: Mapping[tuple[str, str], ExternDesc], *, spec: AbiSpec, wasi: bool
 ) -> str:
-    """What is wrong with one import, as the tail of a message; "" when it links."""
+    """What is wrong with one import, as a message; "" when it links."""
     module = imp.module or ""
+    subject = f"import `{module}::{imp.name}`"
     if module in WASI_MODULES:
-        return "" if wasi else " needs WASI (pass `wasi=True`)"
-    if module == spec.kernel_module and imp.kind != "func":
-        return ": plugins may import only functions from the kernel module"
+        return "" if wasi else f"{subject}: needs WASI (pass `wasi=True`)"
     have = provided.get((module, imp.name))
-    if have is None:
-        return " is not provided by the kernel, the host or the manifest"
-    if have.kind != imp.kind:
-        return f": expected {have.render_type()}"
-    if have.sig is not None and imp.sig is not None and _sig_key(have.sig) != _sig_key(imp.sig):
-        return f": expected {_render(*_sig_key(have.sig))}"
-    return ""
+    if (
+        have is not None
+        and have.kind == imp.kind
+        and (have.sig is None or sig_matches(imp.sig, have.sig))
+    ):
+        return ""  # a user function (possibly shadowing a builtin) or a manifest module's export
+    extensions = {f.name for f in spec.extensions}
+    if module == spec.kernel_module:
+        match = match_kernel_import(imp, spec.env_imports, extensions)
+    elif module == spec.legacy.module and imp.name.startswith(spec.legacy.prefix):
+        legacy_extensions = {spec.legacy.prefix + name for name in extensions}
+        match = match_kernel_import(imp, spec.legacy_imports, legacy_extensions, legacy=True)
+    elif have is None:
+        return f"{subject} of type {imp.render_type()}: not provided by the host or the manifest"
+    else:
+        return f"{subject}: expected {have.render_type()} but found {imp.render_type()}"
+    return "" if match.problem is None else match.problem.message
 
 
 def check_imports(
@@ -94,9 +81,7 @@ def check_imports(
     for imp in desc.imports:
         problem = _import_problem(imp, provided, spec=spec, wasi=wasi)
         if problem:
-            module = imp.module or ""
-            where = f"module `{module_name}`: import `{module}::{imp.name}`"
-            problems.append(f"{where} of type {imp.render_type()}{problem}")
+            problems.append(f"module `{module_name}`: {problem}")
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         msg = f"cannot link `{module_name}`: {problems[0]}" + (

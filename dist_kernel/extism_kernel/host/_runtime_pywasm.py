@@ -25,7 +25,7 @@ import pywasm  # type: ignore[import-untyped]  # a missing package: _runtimes.ne
 from extism_kernel._abi import FuncSig, ValType, load_abi
 from extism_kernel._errors import PluginError, UnsupportedFeatureError
 from extism_kernel._kernel import DEFAULT_VARIANT
-from extism_kernel._wasm import ExternDesc, ModuleDesc
+from extism_kernel._wasm import ExternDesc, ModuleDesc, error_cause
 from extism_kernel.host._manifest import WAT_PREFIXES
 from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, WasmCall
 
@@ -362,8 +362,7 @@ class PywasmRuntime:
                 msg = f"`{origin}`: WAT needs wasmtime to compile to wasm: pip install wasmtime"
                 raise PluginError(msg, kind="host") from None
             except (wasmtime.WasmtimeError, UnicodeDecodeError) as exc:
-                first = (str(exc).strip().splitlines() or ["invalid module"])[0]
-                msg = f"`{origin}`: not a valid WebAssembly module: {first}"
+                msg = f"`{origin}`: not a valid WebAssembly module: {error_cause(str(exc))}"
                 raise PluginError(msg, kind="host") from None
         key = hashlib.sha256(data).digest()
         desc = _PARSED.get(key)

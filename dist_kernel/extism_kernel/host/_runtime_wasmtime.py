@@ -18,7 +18,13 @@ import wasmtime
 from extism_kernel._abi import FuncSig, ValType, load_abi
 from extism_kernel._errors import PluginError
 from extism_kernel._kernel import DEFAULT_VARIANT
-from extism_kernel._wasm import ExternDesc, ModuleDesc, _describe
+from extism_kernel._wasm import (
+    ExternDesc,
+    ModuleDesc,
+    describe_compiled,
+    describe_extern,
+    error_cause,
+)
 from extism_kernel.host._manifest import WAT_PREFIXES
 from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, WasmCall
 from extism_kernel.host._wasmtime_raw import RawMemory, bind_raw, export_named
@@ -53,21 +59,6 @@ def wasm_type(sig: FuncSig) -> wasmtime.FuncType:
     )
 
 
-def trap_reason(message: str) -> str:
-    """The cause of a wasmtime error or trap message, without the wasm backtrace.
-
-    wasmtime prints `error while executing at wasm backtrace: ... Caused by: 0: <cause>`;
-    the first cause is kept (`wasm trap: wasm `unreachable` instruction executed`).
-    """
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    if "Caused by:" in lines:
-        causes = lines[lines.index("Caused by:") + 1 :]
-        if causes:
-            first = causes[0]
-            return first.split(": ", 1)[1] if first[:1].isdigit() and ": " in first else first
-    return lines[0] if lines else "trap"
-
-
 class _Instance:
     """A wasmtime instance seen through the runtime interface."""
 
@@ -88,7 +79,7 @@ class _Instance:
         if self._descs is None:
             store = self._store
             self._descs = {
-                name: _describe(None, name, item.type(store))  # type: ignore[call-arg]
+                name: describe_extern(None, name, item.type(store))  # type: ignore[call-arg]
                 for name, item in self._instance.exports(store).items()
             }
         return self._descs
@@ -229,8 +220,7 @@ class WasmtimeRuntime:
             text = data.lstrip().startswith(WAT_PREFIXES)
             module = wasmtime.Module(self.engine, data.decode() if text else data)
         except (wasmtime.WasmtimeError, UnicodeDecodeError) as exc:
-            first = (str(exc).strip().splitlines() or ["invalid module"])[0]
-            msg = f"`{origin}`: not a valid WebAssembly module: {first}"
+            msg = f"`{origin}`: not a valid WebAssembly module: {error_cause(str(exc))}"
             raise PluginError(msg, kind="host") from None
         _remember(_COMPILED, key, bytes(module.serialize()))
         return module
@@ -241,10 +231,7 @@ class WasmtimeRuntime:
         key = hashlib.sha256(data).digest()
         desc = _DESCS.get(key)
         if desc is None:
-            desc = ModuleDesc(
-                imports=tuple(_describe(i.module, i.name or "", i.type) for i in module.imports),
-                exports=tuple(_describe(None, e.name, e.type) for e in module.exports),
-            )
+            desc = describe_compiled(module)
             _remember(_DESCS, key, desc)
         self._described[id(module)] = desc
         return desc
@@ -273,9 +260,9 @@ class WasmtimeRuntime:
         if isinstance(exc, wasmtime.Trap):
             if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
                 return Fault("interrupt", "interrupted")
-            return Fault("trap", trap_reason(exc.message))
+            return Fault("trap", error_cause(exc.message))
         if isinstance(exc, wasmtime.WasmtimeError):
-            return Fault("error", trap_reason(str(exc)))
+            return Fault("error", error_cause(str(exc)))
         return None
 
 
