@@ -38,11 +38,10 @@ class Kernel(Protocol):
     def new_block(self, data: bytes) -> int: ...
 
 
-@dataclass
-class HostEnv:
-    """The state one plugin's builtins share; vars persist across calls of that plugin."""
+@dataclass(frozen=True)
+class HostSettings:
+    """What the builtins of one plugin are allowed to do: fixed for the plugin's life."""
 
-    kernel: Kernel
     config: Mapping[str, str] = field(default_factory=dict)
     max_var_bytes: int = 1024 * 1024
     allowed_hosts: tuple[str, ...] | None = None
@@ -51,6 +50,18 @@ class HostEnv:
     logger: logging.Logger = field(
         default_factory=lambda: logging.getLogger("extism_kernel.plugin")
     )
+
+
+@dataclass
+class HostEnv:
+    """The state the builtins of one plugin instance share; made with the instance's kernel.
+
+    Vars live as long as the instance: a call to `_start` makes a new instance, and so a new
+    `HostEnv`, as the Rust runtime resets its store.
+    """
+
+    kernel: Kernel
+    settings: HostSettings
     deadline: float | None = None  # time.monotonic() at which the current call times out
     vars: dict[str, bytes] = field(default_factory=dict)
     http_status: int = 0
@@ -76,7 +87,7 @@ def config_get(env: HostEnv, key: int) -> int:
     """Return the config value of `key` as a new block (0 if missing or empty); free `key`."""
     name = _key(env, key, "config key")
     env.kernel.free(key)
-    return env.kernel.new_block(env.config.get(name, "").encode())
+    return env.kernel.new_block(env.settings.config.get(name, "").encode())
 
 
 def var_get(env: HostEnv, key: int) -> int:
@@ -92,7 +103,7 @@ def var_set(env: HostEnv, key: int, value: int) -> None:
     Raises `HostFunctionError` when vars are disabled (`max_var_bytes` 0), a handle is not a
     block, or the store would exceed `max_var_bytes` (counted as the Rust runtime does).
     """
-    if env.max_var_bytes == 0:
+    if env.settings.max_var_bytes == 0:
         msg = "vars are disabled by this host (`max_var_bytes` is 0)"
         raise HostFunctionError(msg)
     name = _key(env, key, "var key")
@@ -106,8 +117,9 @@ def var_set(env: HostEnv, key: int, value: int) -> None:
         raise HostFunctionError(msg)
     size = VAR_ENTRY_OVERHEAD + len(name) + len(data)
     size += sum(VAR_ENTRY_OVERHEAD + len(k) + len(v) for k, v in env.vars.items())
-    if size > env.max_var_bytes:
-        msg = f"variable store is full: {size} bytes is over `max_var_bytes` {env.max_var_bytes}"
+    limit = env.settings.max_var_bytes
+    if size > limit:
+        msg = f"variable store is full: {size} bytes is over `max_var_bytes` {limit}"
         raise HostFunctionError(msg)
     env.vars[name] = data
     env.kernel.free(value)
@@ -167,7 +179,7 @@ def http_request(env: HostEnv, request: int, body: int) -> int:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         msg = f"invalid url `{url}`"
         raise HostFunctionError(msg)
-    if not host_allowed(parts.hostname, env.allowed_hosts):
+    if not host_allowed(parts.hostname, env.settings.allowed_hosts):
         msg = f"http request to `{url}` is not allowed"
         raise HostFunctionError(msg)
     data = env.kernel.read_block(body) if body else None
@@ -175,7 +187,7 @@ def http_request(env: HostEnv, request: int, body: int) -> int:
     if timeout is not None and timeout <= 0:
         raise HostFunctionError("timeout")
     req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
-    limit = env.max_http_response_bytes
+    limit = env.settings.max_http_response_bytes
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
             payload, status, items = resp.read(limit + 1), resp.status, resp.headers.items()
@@ -202,19 +214,19 @@ def http_status_code(env: HostEnv) -> int:
 
 def http_headers(env: HostEnv) -> int:
     """Headers of the last response as a JSON object block; 0 unless enabled for the plugin."""
-    if not env.http_response_headers:
+    if not env.settings.http_response_headers:
         return 0
     return env.kernel.new_block(json.dumps(dict(sorted(env.http_headers.items()))).encode())
 
 
 def _log(env: HostEnv, level: int, message: int) -> None:
-    enabled = env.logger.isEnabledFor(level)
+    enabled = env.settings.logger.isEnabledFor(level)
     if enabled:
         text = env.kernel.read_block(message)
         if message and not text:
             msg = f"invalid handle offset for log message: {message}"
             raise HostFunctionError(msg)
-        env.logger.log(level, "%s", text.decode(errors="replace"))
+        env.settings.logger.log(level, "%s", text.decode(errors="replace"))
     env.kernel.free(message)
 
 
@@ -245,7 +257,7 @@ def log_error(env: HostEnv, message: int) -> None:
 
 def get_log_level(env: HostEnv) -> int:
     """The plugin logger's level as Extism numbers it: 0 trace .. 4 error, i32::MAX when off."""
-    level = env.logger.getEffectiveLevel()
+    level = env.settings.logger.getEffectiveLevel()
     return next((lv.extism for lv in LOG_LEVELS if level <= lv.python), LOG_LEVEL_OFF)
 
 

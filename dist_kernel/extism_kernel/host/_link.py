@@ -10,6 +10,7 @@ name. Imports from the kernel module are judged by the ABI matcher (`_abi_match.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from extism_kernel._abi import AbiSpec, FuncSig, ValType
 from extism_kernel._abi_match import WASI_MODULES, match_kernel_import, sig_matches
@@ -108,3 +109,58 @@ def link_order(modules: Mapping[str, ModuleDesc], main: str) -> list[str]:
     for name in modules:
         visit(name)
     return order
+
+
+def memory_minimum(descs: Iterable[ModuleDesc]) -> int:
+    """The largest declared minimum (in pages) of any memory imported or exported by `descs`."""
+    mins = [0]
+    for desc in descs:
+        mins += [e.min_pages or 0 for e in (*desc.imports, *desc.exports) if e.kind == "memory"]
+    return max(mins)
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """Everything decided once per plugin: what to instantiate, in which order, and with what.
+
+    A `Session` builds each instance of the plugin from the plan; nothing in it changes.
+    """
+
+    compiled: Mapping[str, object]  # module name -> compiled module; "" is the kernel
+    order: tuple[str, ...]  # the non-main modules, each after the modules it imports
+    imports: frozenset[tuple[str, str]]  # every (module, name) the modules import
+    main_exports: Mapping[str, ExternDesc]
+    memory_minimum: int  # pages: the largest declared minimum of any memory
+    wasi: bool
+    allowed_paths: Mapping[str, str] | None
+
+
+def plan_link(  # noqa: PLR0913
+    spec: AbiSpec,
+    compiled: Mapping[str, object],
+    descs: Mapping[str, ModuleDesc],
+    kernel: ModuleDesc,
+    user: Iterable[tuple[str, str, Sequence[ValType], Sequence[ValType]]],
+    *,
+    main: str,
+    wasi: bool,
+    allowed_paths: Mapping[str, str] | None,
+) -> LinkPlan:
+    """Check every module's imports and fix the link order; `LinkError` when one cannot link.
+
+    `compiled` and `descs` hold the manifest's modules by name and `compiled[""]` the kernel,
+    described by `kernel`; `user` lists the user host functions as (namespace, name, params,
+    results).
+    """
+    provided = providers(spec, user, descs)
+    for name, desc in descs.items():
+        check_imports(name, desc, provided, spec=spec, wasi=wasi)
+    return LinkPlan(
+        compiled=dict(compiled),
+        order=tuple(link_order(descs, main)),
+        imports=frozenset((i.module or "", i.name) for d in descs.values() for i in d.imports),
+        main_exports={e.name: e for e in descs[main].exports},
+        memory_minimum=memory_minimum([*descs.values(), kernel]),
+        wasi=wasi,
+        allowed_paths=allowed_paths,
+    )

@@ -16,14 +16,14 @@ import uuid
 from collections.abc import Callable, Iterable
 
 from extism_kernel._abi import load_abi
-from extism_kernel._errors import PluginError
+from extism_kernel._errors import ExtismKernelError, PluginError
 from extism_kernel._kernel import kernel_bytes
 from extism_kernel._runtimes import new_runtime
-from extism_kernel.host._host_functions import HostEnv
-from extism_kernel.host._link import check_imports, link_order, providers
+from extism_kernel.host._host_functions import HostSettings
+from extism_kernel.host._link import plan_link
 from extism_kernel.host._manifest import MAIN_MODULE, load_manifest
 from extism_kernel.host._runtime_types import Feature, require
-from extism_kernel.host._session import HOST_RC, PAGE, Session, exit_code, failure, memory_minimum
+from extism_kernel.host._session import HOST_RC, PAGE, TRAP_RC, Session
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY, HostFunction
 
 COMMAND_START = "_start"  # after a call to it, Extism rebuilds the store
@@ -65,39 +65,38 @@ class Plugin:
         runtime: str | None = None,
     ) -> None:
         self.id = uuid.uuid4()
-        self._spec = load_abi()
-        self._manifest = load_manifest(plugin).with_config(config)
-        self._wasi = wasi
+        spec = load_abi()
+        self._manifest = manifest = load_manifest(plugin).with_config(config)
         self._functions = list(HOST_FN_REGISTRY if functions is None else functions)
         self._runtime = rt = new_runtime(runtime)
-        if self._manifest.timeout_ms is not None:
+        if manifest.timeout_ms is not None:
             require(rt, Feature.INTERRUPT)
-        named = self._manifest.named_modules()
-        self._compiled = {n: rt.compile(s.data, s.origin) for n, s in named}
-        descs = {n: rt.describe(self._compiled[n], s.data) for n, s in named}
+        named = manifest.named_modules()
+        compiled = {n: rt.compile(s.data, s.origin) for n, s in named}
+        descs = {n: rt.describe(compiled[n], s.data) for n, s in named}
         kernel = kernel or kernel_bytes(rt.kernel_variant)
-        self._compiled[""] = rt.compile(kernel, "kernel")
-        self._memory_minimum = memory_minimum(
-            [*descs.values(), rt.describe(self._compiled[""], kernel)]
+        compiled[""] = rt.compile(kernel, "kernel")
+        self._plan = plan_link(
+            spec,
+            compiled,
+            descs,
+            rt.describe(compiled[""], kernel),
+            [(f.namespace, f.name, f.params, f.results) for f in self._functions],
+            main=MAIN_MODULE,
+            wasi=wasi,
+            allowed_paths=manifest.allowed_paths,
         )
-        user = [(f.namespace, f.name, f.params, f.results) for f in self._functions]
-        provided = providers(self._spec, user, descs)
-        for name, desc in descs.items():
-            check_imports(name, desc, provided, spec=self._spec, wasi=wasi)
-        self._order = link_order(descs, MAIN_MODULE)
-        self._imports = {(i.module or "", i.name) for d in descs.values() for i in d.imports}
-        self._main_exports = {e.name: e for e in descs[MAIN_MODULE].exports}
-        limits = self._manifest.memory
-        self._env = HostEnv(
-            kernel=None,  # type: ignore[arg-type]  # set by each Session
-            config=self._manifest.config,
+        limits = manifest.memory
+        self._settings = HostSettings(
+            config=manifest.config,
             max_var_bytes=limits.var_bytes,
-            allowed_hosts=self._manifest.allowed_hosts,
+            allowed_hosts=manifest.allowed_hosts,
             max_http_response_bytes=limits.http_response_bytes,
             http_response_headers=http_response_headers,
             logger=logger or logging.getLogger("extism_kernel.plugin"),
         )
-        timeout_ms = self._manifest.timeout_ms
+        self._spec = spec
+        timeout_ms = manifest.timeout_ms
         self._timeout_s = None if timeout_ms is None else timeout_ms / 1000
         self._lock = threading.Lock()
         self._owner: int | None = None
@@ -108,30 +107,21 @@ class Plugin:
         self._session = self._new_session()
 
     def _new_session(self) -> Session:
-        """A fresh store with everything linked (at creation, and after a call to `_start`)."""
+        """A fresh instance with everything linked (at creation, and after a call to `_start`)."""
         max_pages = self._manifest.memory.max_pages
         cap = None
         if max_pages is not None:
             # per memory, never below a declared minimum: see docs/host.md, "approximations"
-            cap = max(max_pages, self._memory_minimum) * PAGE
+            cap = max(max_pages, self._plan.memory_minimum) * PAGE
         self._exports: dict[str, Callable[[], int]] = {}
         return Session(
-            self._runtime,
-            self._compiled,
-            self._spec,
-            self._env,
-            self._functions,
-            self._order,
-            self._imports,
-            wasi=self._wasi,
-            allowed_paths=self._manifest.allowed_paths,
-            memory_cap=cap,
+            self._runtime, self._spec, self._plan, self._settings, self._functions, memory_cap=cap
         )
 
     # the public API ---------------------------------------------------------------------------
     def function_exists(self, name: str) -> bool:
         """Whether the main module exports a function called `name`."""
-        export = self._main_exports.get(name)
+        export = self._plan.main_exports.get(name)
         return export is not None and export.kind == "func"
 
     def cancel_handle(self) -> CancelHandle:
@@ -187,9 +177,7 @@ class Plugin:
 
     # one call -----------------------------------------------------------------------------------
     def _export(self, name: str) -> Callable[[], int]:
-        if self._needs_rebuild:
-            self._env.vars.clear()
-            self._env.http_status, self._env.http_headers = 0, {}
+        if self._needs_rebuild:  # a new instance, with new builtins' state (vars)
             self._session = self._new_session()
             self._needs_rebuild = False
         export = self._exports.get(name)
@@ -201,7 +189,8 @@ class Plugin:
         try:
             export = self._session.export(name)
         except Exception as exc:  # instantiation may run a start function
-            raise failure(self._runtime, name, exc, self._interrupt_reason) from exc
+            _, failed = self._outcome(name, exc)
+            raise (failed or PluginError(str(exc), function=name)) from exc
         self._exports[name] = export
         return export
 
@@ -231,9 +220,10 @@ class Plugin:
     def _run(self, name: str, export: Callable[[], int]) -> tuple[int, PluginError | None]:
         """Call the export under the timeout; return (rc, failure) instead of raising."""
         session = self._session
+        env = session.env
         timer = None
         if self._timeout_s is not None:
-            self._env.deadline = time.monotonic() + self._timeout_s
+            env.deadline = time.monotonic() + self._timeout_s
             timer = threading.Timer(self._timeout_s, self._interrupt)
             timer.daemon = True
             timer.start()
@@ -243,19 +233,44 @@ class Plugin:
         try:
             return export(), None
         except Exception as exc:  # noqa: BLE001  # a user host function may raise anything
-            code = exit_code(self._runtime, exc)
-            if code == 0:  # WASI proc_exit(0): a success, the output is readable
-                return 0, None
-            failed = failure(self._runtime, name, exc, self._interrupt_reason)
-            if failed is not exc:
-                failed.__cause__ = exc
-            return code or 0, failed
+            return self._outcome(name, exc)
         finally:
             self._in_call = False
             if timer is not None:
                 timer.cancel()
             session.disarm()
-            self._env.deadline = None
+            env.deadline = None
+
+    def _outcome(self, name: str, exc: Exception) -> tuple[int, PluginError | None]:
+        """What a wasm call's exception means, classified once: (rc, the error Extism reports).
+
+        A WASI `proc_exit(0)` is a success (0, None); another exit code is the rc.
+        """
+        if isinstance(exc, PluginError):
+            return 0, exc
+        fault = self._runtime.classify(exc)
+        kind = None if fault is None else fault.kind
+        if fault is not None and kind == "exit":
+            if fault.code == 0:
+                return 0, None
+            msg = f"function `{name}` exited with i32 exit status {fault.code}"
+            return fault.code, PluginError(msg, function=name, code=fault.code, kind="exit")
+        if kind == "interrupt":
+            failed = PluginError(
+                self._interrupt_reason, function=name, code=TRAP_RC, kind="timeout"
+            )
+        elif fault is not None and kind == "trap":
+            failed = PluginError(fault.message, function=name, code=TRAP_RC, kind="trap")
+        else:
+            if isinstance(exc, ExtismKernelError):
+                message = str(exc)
+            elif fault is not None:
+                message = fault.message
+            else:  # a host function's own exception: its first line
+                message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            failed = PluginError(message, function=name, code=HOST_RC, kind="host")
+        failed.__cause__ = exc
+        return 0, failed
 
     def _interrupt(self, reason: str = "timeout") -> bool:
         if not self._in_call:

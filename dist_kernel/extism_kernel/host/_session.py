@@ -11,21 +11,19 @@ the `PluginError` Extism would report.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from extism_kernel._abi import AbiSpec, FuncSig, ValType
-from extism_kernel._errors import ExtismKernelError, PluginError
-from extism_kernel.host._host_functions import BUILTINS, HostEnv
+from extism_kernel._errors import PluginError
+from extism_kernel.host._host_functions import BUILTINS, HostEnv, HostSettings
 from extism_kernel.host._kernel_exports import KernelExports
+from extism_kernel.host._link import LinkPlan
 from extism_kernel.host._manifest import MAIN_MODULE
 from extism_kernel.host._runtime_api import Instance, Runtime, Store
 from extism_kernel.host._runtime_types import Feature, WasmCall, require
 from extism_kernel.host._user_functions import CurrentPlugin, HostFunction
-
-if TYPE_CHECKING:
-    from extism_kernel._wasm import ModuleDesc
 
 PAGE = 65536
 TRAP_RC = 134  # what Extism reports for a trap or a timeout (EXIT_SIGNALED_SIGABRT)
@@ -33,14 +31,6 @@ HOST_RC = -1
 # guest-runtime initialisers, tried as the Rust runtime does (Haskell, then C/Rust, then WASI)
 HASKELL_INIT, CTORS, REACTOR_INIT = "hs_init", "__wasm_call_ctors", "_initialize"
 _NULLARY = FuncSig((), ())
-
-
-def memory_minimum(descs: Sequence[ModuleDesc]) -> int:
-    """The largest declared minimum (in pages) of any memory imported or exported by `descs`."""
-    mins = [0]
-    for desc in descs:
-        mins += [e.min_pages or 0 for e in (*desc.imports, *desc.exports) if e.kind == "memory"]
-    return max(mins)
 
 
 def _user_callback(fn: HostFunction, kernel: KernelExports) -> Callable[..., Any]:
@@ -71,46 +61,42 @@ def _link_spec(
 
 
 class Session:
-    """One store: everything linked and ready; the main instance is created on first use."""
+    """One instance of the plugin: its store, kernel, builtins' state, and main instance.
 
-    def __init__(  # noqa: PLR0913, PLR0917
+    Built from the plugin's `LinkPlan`; everything is linked at construction and the main
+    instance is created on first use.
+    """
+
+    def __init__(  # noqa: PLR0913
         self,
         runtime: Runtime,
-        compiled: Mapping[str, object],
         spec: AbiSpec,
-        env: HostEnv,
+        plan: LinkPlan,
+        settings: HostSettings,
         functions: Sequence[HostFunction],
-        order: Sequence[str],
-        imports: AbstractSet[tuple[str, str]],
         *,
-        wasi: bool,
-        allowed_paths: Mapping[str, str] | None,
         memory_cap: int | None,
     ) -> None:
-        """Link what the modules import; `compiled` maps their names (and `""`: the kernel).
-
-        `imports` holds every (module, name) the manifest's modules import: only those are
-        defined, so linking costs what the plugin uses, not the size of the spec.
-        """
+        """Open a store with the kernel and link what the plan's modules import (only that)."""
         if memory_cap is not None:
             require(runtime, Feature.MEMORY_LIMIT)
-        if wasi:
+        if plan.wasi:
             require(runtime, Feature.WASI)
         self.runtime = runtime
-        self._compiled = compiled
-        store = runtime.new_store(compiled[""], memory_cap=memory_cap)
+        self._compiled = plan.compiled
+        store = runtime.new_store(plan.compiled[""], memory_cap=memory_cap)
         self.kernel = kernel = KernelExports(store.kernel, spec)
-        env.kernel = kernel
-        _link_spec(store, spec, env, imports)
-        if wasi:
-            store.define_wasi(allowed_paths or {})
+        self.env = HostEnv(kernel, settings)
+        _link_spec(store, spec, self.env, plan.imports)
+        if plan.wasi:
+            store.define_wasi(plan.allowed_paths or {})
         for fn in functions:
-            if (fn.namespace, fn.name) not in imports:
+            if (fn.namespace, fn.name) not in plan.imports:
                 continue
             sig = FuncSig(tuple((f"p{i}", t) for i, t in enumerate(fn.params)), fn.results)
             store.define_function(fn.namespace, fn.name, sig, _user_callback(fn, kernel))
-        for name in order:
-            store.define_module(name, compiled[name])
+        for name in plan.order:
+            store.define_module(name, plan.compiled[name])
         self.store = store
         self._instance: Instance | None = None
 
@@ -166,30 +152,3 @@ class Session:
     def disarm(self) -> None:
         """Ignore interrupts again (after a call)."""
         self.store.disarm()
-
-
-def exit_code(runtime: Runtime, exc: BaseException) -> int | None:
-    """The WASI exit code when `exc` is a `proc_exit`, else None."""
-    fault = runtime.classify(exc)
-    return fault.code if fault is not None and fault.kind == "exit" else None
-
-
-def failure(runtime: Runtime, name: str, exc: Exception, interrupt_reason: str) -> PluginError:
-    """Map what a wasm call raised to the PluginError Extism would report."""
-    if isinstance(exc, PluginError):
-        return exc
-    fault = runtime.classify(exc)
-    if fault is not None and fault.kind == "exit":
-        msg = f"function `{name}` exited with i32 exit status {fault.code}"
-        return PluginError(msg, function=name, code=fault.code, kind="exit")
-    if fault is not None and fault.kind == "interrupt":
-        return PluginError(interrupt_reason, function=name, code=TRAP_RC, kind="timeout")
-    if fault is not None and fault.kind == "trap":
-        return PluginError(fault.message, function=name, code=TRAP_RC, kind="trap")
-    if isinstance(exc, ExtismKernelError):
-        message = str(exc)
-    elif fault is not None:
-        message = fault.message
-    else:  # a host function's own exception: its first line
-        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return PluginError(message, function=name, code=HOST_RC, kind="host")
