@@ -30,6 +30,7 @@ import wasmtime  # noqa: E402
 from host_plugins import wat_source  # noqa: E402
 
 from benchmarks.kernel import plugin_wat  # noqa: E402
+from benchmarks.targets import OFFICIAL_RUNTIME_ECHO_1MIB, OFFICIAL_RUNTIME_FLOOR  # noqa: E402
 from tooling.official_runtime import install_runtime  # noqa: E402
 
 WORKER = Path(__file__).with_name("official_runtime_worker.py")
@@ -41,8 +42,6 @@ PLUGINS: dict[str, tuple[Callable[[], str], str]] = {
     "echo": (lambda: plugin_wat("echo"), "echo"),
     "count_vowels": (lambda: wat_source("vowels"), "count_vowels"),
 }
-TARGET_FLOOR = 0.97  # no row below: the noise of these machines
-TARGET_ECHO_1MIB = 1.2
 
 
 @dataclass
@@ -128,7 +127,11 @@ def run(rounds: int, seconds: float) -> list[RowResult]:
                 wasm.write_bytes(bytes(wasmtime.wat2wasm(wat())))
                 for label, size in SIZES.items():
                     ratios, rates = measure(workers, (wasm, function), size, rounds, seconds)
-                    target = TARGET_ECHO_1MIB if (row, label) == ("echo", "1 MiB") else TARGET_FLOOR
+                    target = (
+                        OFFICIAL_RUNTIME_ECHO_1MIB
+                        if (row, label) == ("echo", "1 MiB")
+                        else OFFICIAL_RUNTIME_FLOOR
+                    )
                     ratio = statistics.median(ratios)
                     results.append(
                         RowResult(

@@ -49,37 +49,7 @@ IMPORTS_MARKER = ";; @imports"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 WHEEL_NAME = re.compile(r"^extism_kernel-(?P<version>[^-]+)-py3-none-any\.whl$")
 
-# Runs inside the fresh environment: where the package comes from, and the host smoke call.
-SMOKE_SCRIPT = r"""
-import json, sys, sysconfig
-from pathlib import Path
-import extism_kernel
-wat_text, marker, payload = Path(sys.argv[1]).read_text(), sys.argv[2], sys.argv[3].encode()
-out = {"file": extism_kernel.__file__, "purelib": sysconfig.get_paths()["purelib"]}
-try:
-    if sys.argv[4] == "no-host":
-        raise LookupError("skipped: --no-host")
-    from extism_kernel.host import Plugin
-except LookupError as exc:
-    out["host"] = str(exc)
-except ModuleNotFoundError as exc:
-    if exc.name != "extism_kernel.host":
-        raise
-    out["host"] = "skipped: this version has no extism_kernel.host"
-else:
-    import wasmtime
-    spec = extism_kernel.load_abi()
-    lines = []
-    for func in spec.functions:
-        params = " ".join(t.value for t in func.sig.param_types)
-        results = " ".join(t.value for t in func.sig.results)
-        sig = (f" (param {params})" if params else "") + (f" (result {results})" if results else "")
-        lines.append(f'(import "{spec.kernel_module}" "{func.name}" (func ${func.name}{sig}))')
-    wasm = wasmtime.wat2wasm(wat_text.replace(marker, "\n".join(lines), 1))
-    got = bytes(Plugin(wasm).call("echo", payload))
-    out["host"] = "ok" if got == payload else f"echo returned {got!r}, expected {payload!r}"
-print(json.dumps(out))
-"""
+SMOKE_SCRIPT = Path(__file__).with_name("installed_smoke.py")  # runs in the fresh environment
 SMOKE_PAYLOAD = "hello from the package index"
 
 
@@ -284,8 +254,8 @@ def check_installed(env_dir: Path, report: PublishReport, work: Path, *, with_ho
         cwd=work,
     )
     report.info = json.loads(out)
-    smoke = work / "smoke.py"
-    smoke.write_text(SMOKE_SCRIPT, encoding="utf-8")
+    smoke = work / SMOKE_SCRIPT.name  # a copy: run outside this repository
+    smoke.write_bytes(SMOKE_SCRIPT.read_bytes())
     out = _run(
         "host smoke call",
         [

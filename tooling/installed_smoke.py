@@ -1,0 +1,51 @@
+"""Run inside a fresh environment by the publish check: where the package comes from, and a call.
+
+    python installed_smoke.py PLUGIN.wat IMPORTS_MARKER PAYLOAD host|no-host
+
+Prints one JSON object: the installed package's file, the environment's purelib, and `host`:
+"ok" when the installed reference host echoed PAYLOAD through the plugin, else why not. Imports
+only the installed package and the standard library (never this repository).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import sysconfig
+from pathlib import Path
+
+import extism_kernel
+
+
+def _plugin_wasm(wat_text: str, marker: str) -> bytes:
+    """The smoke plugin with its kernel imports generated from the installed ABI spec."""
+    import wasmtime  # noqa: PLC0415  # the host extra brings it
+
+    spec = extism_kernel.load_abi()
+    lines = []
+    for func in spec.functions:
+        params = " ".join(t.value for t in func.sig.param_types)
+        results = " ".join(t.value for t in func.sig.results)
+        sig = (f" (param {params})" if params else "") + (f" (result {results})" if results else "")
+        lines.append(f'(import "{spec.kernel_module}" "{func.name}" (func ${func.name}{sig}))')
+    return bytes(wasmtime.wat2wasm(wat_text.replace(marker, "\n".join(lines), 1)))
+
+
+def main(argv: list[str]) -> int:
+    """Print where the package is installed and the result of the host smoke call."""
+    wat_path, marker, payload, host = argv[1], argv[2], argv[3].encode(), argv[4]
+    out = {"file": extism_kernel.__file__, "purelib": sysconfig.get_paths()["purelib"]}
+    if host == "no-host":
+        out["host"] = "skipped: --no-host"
+    else:
+        from extism_kernel.host import Plugin  # noqa: PLC0415
+
+        wasm = _plugin_wasm(Path(wat_path).read_text(encoding="utf-8"), marker)
+        got = Plugin(wasm).call("echo", payload)
+        out["host"] = "ok" if got == payload else f"echo returned {got!r}, expected {payload!r}"
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
