@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import extism_kernel
 
-import extism_kernel  # noqa: E402
-
-from benchmarks import kernel as kb  # noqa: E402
+from benchmarks import kernel as kb
 
 FIGURES = (
     ("input_load_u64", "input_read_s"),

@@ -20,18 +20,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-for path in (REPO, REPO / "tests"):  # tooling/ and the test plugins are never installed
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+import extism_kernel
+import wasmtime
 
-import extism_kernel  # noqa: E402
-import wasmtime  # noqa: E402
-from host_plugins import wat_source  # noqa: E402
-
-from benchmarks.kernel import plugin_wat  # noqa: E402
-from benchmarks.targets import OFFICIAL_RUNTIME_ECHO_1MIB, OFFICIAL_RUNTIME_FLOOR  # noqa: E402
-from tooling.official_runtime import install_runtime  # noqa: E402
+from benchmarks.kernel import plugin_wat
+from benchmarks.targets import OFFICIAL_RUNTIME_ECHO_1MIB, OFFICIAL_RUNTIME_FLOOR
+from tests.host_plugins import wat_source
+from tooling.official_runtime import install_runtime
 
 WORKER = Path(__file__).with_name("official_runtime_worker.py")
 RESULTS = Path(__file__).with_name("official_runtime.json")

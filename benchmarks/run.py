@@ -18,18 +18,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import extism_kernel
+
+from benchmarks.host_rows import build_rows, host_rows
+from benchmarks.kernel_rows import kernel_benchmarks
+from benchmarks.plots import plots
+from benchmarks.report import COMMAND, git_head, machine, markdown
+from benchmarks.rows import text_table
+from benchmarks.targets import apply_targets
+
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # tooling/ is never installed
-    sys.path.insert(0, str(REPO))
-
-import extism_kernel  # noqa: E402
-
-from benchmarks.host_rows import build_rows, host_rows  # noqa: E402
-from benchmarks.kernel_rows import kernel_benchmarks  # noqa: E402
-from benchmarks.plots import plots  # noqa: E402
-from benchmarks.report import COMMAND, git_head, machine, markdown  # noqa: E402
-from benchmarks.rows import text_table  # noqa: E402
-from benchmarks.targets import apply_targets  # noqa: E402
 
 RESULTS_JSON = REPO / "benchmarks" / "results.json"
 DOCS = REPO / "docs"

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
+import extism_kernel
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # tooling/ (never installed) and tests/kernel_driver.py
-
-import extism_kernel  # noqa: E402
-from extism_kernel._runtimes import RUNTIMES  # noqa: E402
-from host_plugins import KERNELS  # noqa: E402
-from kernel_driver import KernelInstance  # noqa: E402
+from extism_kernel._runtimes import RUNTIMES
+from host_plugins import KERNELS
+from kernel_driver import KernelInstance
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

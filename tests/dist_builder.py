@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tooling.kernel_build import crate_version
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = Path("dist_kernel") / "extism_kernel"
 GENERATED = ("extism-kernel.wasm", "extism-kernel-no-reference-types.wasm", "build_info.json")
-CRATE_VERSION = re.compile(r'(?m)^version = "(?P<version>[^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,7 @@ class Dists:
 
 def version() -> str:
     """The package version, set only in kernel-src/Cargo.toml."""
-    text = (REPO / "kernel-src" / "Cargo.toml").read_text(encoding="utf-8")
-    match = CRATE_VERSION.search(text)
-    assert match is not None
-    return match["version"]
+    return crate_version()
 
 
 def _git(*args: str) -> str:

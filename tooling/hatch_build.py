@@ -14,6 +14,9 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+# hatchling loads this file by path, in a build environment where nothing of ours is installed:
+# the one place that puts the repository (tooling/) and the package source on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dist_kernel"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tooling import PACKAGE_DIR, REPO
