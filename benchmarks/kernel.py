@@ -60,7 +60,7 @@ class Bench:
         self.engine = engine or wasmtime.Engine()
         self.kernel_wasm = kernel_wasm
         self.kernel_module = wasmtime.Module(self.engine, kernel_wasm)
-        self.plugin_module = wasmtime.Module(self.engine, wasmtime.wat2wasm(plugin_wat()))
+        self.plugin_module = wasmtime.Module(self.engine, bytes(wasmtime.wat2wasm(plugin_wat())))
 
     def new(self) -> Linked:
         return Linked(self)

@@ -58,7 +58,7 @@ def _measure_live(
             # alloc is measured (cheap); length and free are extrapolated from the two largest
             # measured sizes with a power law
             def extra(a: float, b: float, n: int = n) -> float:
-                return b * (n / n2) ** _fit_slope(n1, a, n2, b)
+                return float(b * (n / n2) ** _fit_slope(n1, a, n2, b))
 
             log(f"kernel: live blocks, official, n={n}, alloc only ...")
             alloc = kb.live_blocks(

@@ -12,7 +12,7 @@ import sys
 import time
 from functools import cache
 
-import extism  # type: ignore[import-untyped]
+import extism
 
 CONFIG = {"vowels": "aeiouAEIOU"}
 TEXT = b"Hello, World! The quick brown fox jumps over the lazy dog. "

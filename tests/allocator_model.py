@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from kernel_driver import KernelInstance
+from tests.kernel_driver import KernelInstance
 
 
 @dataclass

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator
 import extism_kernel
 import pytest
 from extism_kernel._runtimes import RUNTIMES
-from host_plugins import KERNELS
-from kernel_driver import KernelInstance
+
+from tests.host_plugins import KERNELS
+from tests.kernel_driver import KernelInstance
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -9,6 +9,7 @@ can be compared scenario by scenario. Only the SDK's documented API is used.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import threading
@@ -17,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import extism  # type: ignore[import-untyped]
-import extism_sys  # type: ignore[import-untyped]
+import extism
+import extism_sys
 
 HTTP_PLACEHOLDER = "$HTTP"
 Outcome = dict[str, Any]
@@ -44,11 +45,11 @@ def data_of(value: dict[str, Any], http: str) -> bytes:
     """Bytes of a suite data object (text, hex or pattern), `$HTTP` replaced."""
     ((kind, data),) = value.items()
     if kind == "text":
-        raw = data.encode()
+        raw = str(data).encode()
     elif kind == "hex":
-        raw = bytes.fromhex(data)
+        raw = bytes.fromhex(str(data))
     else:
-        raw = pattern(data)
+        raw = pattern(int(data))
     return raw.replace(HTTP_PLACEHOLDER.encode(), http.encode())
 
 
@@ -68,18 +69,18 @@ def conformance(job: dict[str, Any]) -> dict[str, list[Outcome]]:
         with extism.Plugin(manifest, wasi=case.get("wasi", False), functions=[]) as plugin:
             for step in case["steps"]:
                 data = data_of(step["input"], job["http"]) if "input" in step else b""
-                steps.append(outcome(lambda s=step, d=data: plugin.call(s["function"], d)))
+                steps.append(outcome(functools.partial(plugin.call, step["function"], data)))
         results[f"conformance/{case['name']}"] = steps
     return results
 
 
-@extism.host_fn(name="to_upper")
+@extism.host_fn(name="to_upper")  # type: ignore[untyped-decorator]
 def to_upper(text: str) -> str:
     """User host function of host_fn.wasm, with types inferred by the SDK."""
     return text.upper()
 
 
-@extism.host_fn(
+@extism.host_fn(  # type: ignore[untyped-decorator]
     name="add", namespace="host", signature=([extism.ValType.I64] * 2, [extism.ValType.I64])
 )
 def add(_plugin: Any, params: list[Any], results: list[Any]) -> None:
@@ -90,7 +91,9 @@ def add(_plugin: Any, params: list[Any], results: list[Any]) -> None:
 def host_contexts(plugins: dict[str, str]) -> dict[str, list[Outcome]]:
     """`call(..., host_context=)` read back with `CurrentPlugin.host_context()`."""
 
-    @extism.host_fn(name="to_upper", signature=([extism.ValType.I64], [extism.ValType.I64]))
+    @extism.host_fn(  # type: ignore[untyped-decorator]
+        name="to_upper", signature=([extism.ValType.I64], [extism.ValType.I64])
+    )
     def with_context(plugin: Any, params: list[Any], results: list[Any]) -> None:
         context = plugin.host_context()
         text = plugin.input_string(params[0])
@@ -98,8 +101,8 @@ def host_contexts(plugins: dict[str, str]) -> dict[str, list[Outcome]]:
 
     with extism.Plugin(plugins["host_fn"], functions=[with_context, add]) as plugin:
         out = [
-            outcome(lambda p=prefix: plugin.call("upper", b"ctx", host_context={"prefix": p}))
-            for prefix in ("one:", "two:")
+            outcome(functools.partial(plugin.call, "upper", b"ctx", host_context={"prefix": p}))
+            for p in ("one:", "two:")
         ]
     return {"host-context/per-call": out}
 
@@ -197,7 +200,7 @@ def plugin_shapes(plugins: dict[str, str], http: str) -> dict[str, list[Outcome]
             continue
         with plugin:
             results[f"plugin/{name}"] = [
-                outcome(lambda f=f, d=d, p=plugin: p.call(f, d)) for f, d in calls
+                outcome(functools.partial(plugin.call, f, d)) for f, d in calls
             ]
     return results
 

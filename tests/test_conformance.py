@@ -29,7 +29,8 @@ from extism_kernel._conformance import (
 )
 from extism_kernel._echo_server import echo_server
 from extism_kernel.host._conformance_runner import run_case, run_suite
-from host_plugins import KERNELS
+
+from tests.host_plugins import KERNELS
 
 SUITE = load_suite()
 CASES_DIR = Path(__file__).parent / "cases"

@@ -20,7 +20,8 @@ from extism_kernel import load_abi
 from extism_kernel._runtimes import LOG_LEVEL_OFF, TRACE
 from extism_kernel.host import ManifestError, Plugin, PluginError
 from extism_kernel.host._host_functions import BUILTINS, host_allowed
-from host_plugins import plugin_wasm
+
+from tests.host_plugins import plugin_wasm
 
 pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
 

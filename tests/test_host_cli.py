@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from extism_kernel._cli import main
-from host_plugins import KERNELS, plugin_wasm
+
+from tests.host_plugins import KERNELS, plugin_wasm
 
 pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
 

@@ -10,7 +10,8 @@ from extism_kernel import AbiMismatchError, check_kernel, load_abi
 from extism_kernel._runtimes import new_runtime
 from extism_kernel.host import PluginError
 from extism_kernel.host._kernel_exports import KernelExports
-from host_plugins import KERNELS
+
+from tests.host_plugins import KERNELS
 
 HELPERS = {
     "read_block",
@@ -111,7 +112,9 @@ def test_kernel_missing_an_export_fails_at_link_time(host_runtime):
     wat = """(module (memory (export "memory") 1)
                        (func (export "alloc") (param i32) (result i64) (i64.const 0)))"""
     runtime = new_runtime(host_runtime)
-    store = runtime.new_store(runtime.compile(wasmtime.wat2wasm(wat), "kernel"), memory_cap=None)
+    store = runtime.new_store(
+        runtime.compile(bytes(wasmtime.wat2wasm(wat)), "kernel"), memory_cap=None
+    )
     with pytest.raises(AbiMismatchError) as info:
         KernelExports(store.kernel)
     assert "export `alloc`: expected (i64) -> i64 but found (i32) -> i64" in info.value.problems

@@ -8,7 +8,8 @@ import time
 import extism
 import pytest
 from extism_kernel.host import Plugin, PluginError, UnsupportedFeatureError, host_fn
-from host_plugins import plugin_wasm
+
+from tests.host_plugins import plugin_wasm
 
 pytestmark = pytest.mark.usefixtures(
     "host_runtime", "restore_host_fn_registry"

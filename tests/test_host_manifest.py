@@ -13,7 +13,8 @@ from extism_kernel.host._manifest import (
     DEFAULT_MAX_VAR_BYTES,
     load_manifest,
 )
-from host_plugins import plugin_wasm, wat_source
+
+from tests.host_plugins import plugin_wasm, wat_source
 
 
 def echo_b64() -> str:

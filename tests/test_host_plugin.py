@@ -9,7 +9,8 @@ import pytest
 import wasmtime
 from extism_kernel import check_plugin
 from extism_kernel.host import LinkError, Plugin, PluginError
-from host_plugins import plugin_wasm
+
+from tests.host_plugins import plugin_wasm
 
 pytestmark = pytest.mark.usefixtures("host_runtime")  # every test on each runtime
 
@@ -128,7 +129,7 @@ def test_unprovided_import_fails_at_load(kernel):
         "cannot link `main`: module `main`: import `extism:host/env::no_such`: not in the ABI spec"
     )
     # the same fault in the same words as `check-plugin`
-    report = check_plugin(wasmtime.wat2wasm(wat))
+    report = check_plugin(bytes(wasmtime.wat2wasm(wat)))
     assert f"module `main`: {report.errors[0].message}" in str(info.value)
 
 

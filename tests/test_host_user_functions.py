@@ -6,7 +6,8 @@ import extism
 import pytest
 from extism_kernel import ValType
 from extism_kernel.host import CurrentPlugin, LinkError, Plugin, PluginError, Val, host_fn
-from host_plugins import plugin_wasm
+
+from tests.host_plugins import plugin_wasm
 
 pytestmark = pytest.mark.usefixtures(
     "host_runtime", "restore_host_fn_registry"
@@ -41,7 +42,7 @@ def test_explicit_signature_and_current_plugin(kernel):
     def explicit(plugin: CurrentPlugin, params: list[Val], results: list[Val], data: str) -> None:
         seen.append(data)
         text = plugin.input_string(params[0])
-        plugin.free(params[0].value)  # the host may free its argument
+        plugin.free(int(params[0].value))  # the host may free its argument
         plugin.return_string(results[0], f"<{text}>")
 
     plugin = Plugin(plugin_wasm("host_fn"), kernel=kernel, functions=[explicit, add])
@@ -72,7 +73,7 @@ def test_bytes_parameter_and_result(kernel):
 
 
 def test_matches_official_sdk(kernel):
-    @extism.host_fn(name="to_upper")
+    @extism.host_fn(name="to_upper")  # type: ignore[untyped-decorator]
     def their_upper(text: str) -> str:
         return text.upper()
 

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from extism_kernel import check_kernel, load_abi
-from kernel_driver import KernelInstance
+
+from tests.kernel_driver import KernelInstance
 
 PAGE = 65536
 MAX_ALLOC = 0xFFFF_FFF8

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import extism_kernel
 import hypothesis.strategies as st
-from allocator_model import AllocatorModel
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     Bundle,
@@ -16,7 +15,9 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from kernel_driver import KernelInstance
+
+from tests.allocator_model import AllocatorModel
+from tests.kernel_driver import KernelInstance
 
 MAX_LIVE = 48
 HEADER = 8  # inline header before each block's data (kernel-src/src/layout.rs)
@@ -66,7 +67,7 @@ class AllocatorMachine(RuleBasedStateMachine):
         self.kernel.write(handle, data)
         self.model.blocks[handle] = data
         self.model.freed.discard(handle)
-        return handle
+        return int(handle)
 
     @rule(handle=consumes(handles))
     def free(self, handle: int) -> None:
@@ -246,6 +247,7 @@ def test_replay_store_onto_a_header_is_not_a_hostile_store() -> None:
     state = AllocatorMachine()
     state.start()
     handle = state.alloc(n=1, fill=b"\x00")
+    assert isinstance(handle, int)
     state.hostile_store(addr=handle - 15, value=0)
     state.model_holds()
     state.hostile_store(addr=handle - 16, value=0)  # ends just below the header: allowed

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from kernel_driver import KernelInstance
+
+from tests.kernel_driver import KernelInstance
 
 HEADER = 8  # inline header before each block's data (kernel-src/src/layout.rs)
 ROOT_TABLE, ROOT_TABLE_CAP, ROOT_INPUT_OFFSET = 4, 8, 216  # offsets in `Root` (root.rs)
@@ -35,7 +36,7 @@ def table_of(k: KernelInstance) -> tuple[int, int]:
 
 
 def heap_start(k: KernelInstance) -> int:
-    return k.pages * PAGE - k.memory_bytes()
+    return int(k.pages * PAGE - k.memory_bytes())
 
 
 def three_blocks(k: KernelInstance, size: int = 96) -> tuple[int, int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_a_stale_mutant_fails_the_run_and_is_never_counted(
     }
     path = _catalogue_file(tmp_path, [stale])
     monkeypatch.setattr(cli, "load_catalogue", lambda: load_catalogue(path))
-    args = cli.argparse.Namespace(area=None, ids=None, sample=None, seed=None, json=False)
+    args = argparse.Namespace(area=None, ids=None, sample=None, seed=None, json=False)
     assert cli.run(args) == cli.EXIT_BROKEN
     out = capsys.readouterr().out
     assert "stale: validators/gone" in out

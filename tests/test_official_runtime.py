@@ -20,14 +20,16 @@ import extism_kernel
 import pytest
 from extism_kernel._conformance import Step, export_suite, load_suite
 from extism_kernel._echo_server import echo_server
-from host_plugins import plugin_wasm
 
+from tests.host_plugins import plugin_wasm
 from tooling.official_kernel import OfficialKernelError
 from tooling.official_runtime import OfficialRuntimeError, fit_kernel, install_runtime
 
 DRIVER = Path(__file__).with_name("official_sdk_driver.py")
-PLUGINS = ("echo", "reverse", "count_vowels", "config", "vars", "fail", "hog", "http", "lib")
-PLUGINS += ("uses_lib", "legacy", "wasi", "command", "host_fn", "loop", "vowels")
+PLUGINS = (
+    *("echo", "reverse", "count_vowels", "config", "vars", "fail", "hog", "http", "lib"),
+    *("uses_lib", "legacy", "wasi", "command", "host_fn", "loop", "vowels"),
+)
 SIDES = ("official", "ours")
 
 

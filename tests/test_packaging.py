@@ -30,8 +30,8 @@ from packaging.requirements import Requirement
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # `build` (in the test extra) brings tomli on 3.10
-    import tomli as tomllib
-from dist_builder import (
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+from tests.dist_builder import (
     GENERATED,
     PACKAGE,
     REPO,
@@ -104,7 +104,8 @@ def _dist_info(dists: Dists) -> str:
 
 def _pyproject(dists: Dists) -> dict[str, Any]:
     with (dists.source / "pyproject.toml").open("rb") as f:
-        return tomllib.load(f)
+        data: dict[str, Any] = tomllib.load(f)
+    return data
 
 
 def _metadata(dists: Dists) -> Message:
@@ -207,11 +208,13 @@ def test_wheel_metadata(dists: Dists):
     assert meta.get_all("Project-URL") == PROJECT_URLS
     assert meta["Description-Content-Type"] == "text/markdown"
     readme = (dists.source / "README.md").read_text(encoding="utf-8")
-    assert meta.get_payload().replace("\r\n", "\n").strip() == readme.strip()
-    extras = set(meta.get_all("Provides-Extra"))
+    payload = meta.get_payload()
+    assert isinstance(payload, str)
+    assert payload.replace("\r\n", "\n").strip() == readme.strip()
+    extras = set(meta.get_all("Provides-Extra") or [])
     assert {"host", "test"} <= extras
     assert extras == set(_pyproject(dists)["project"]["optional-dependencies"])
-    requires = meta.get_all("Requires-Dist")
+    requires = meta.get_all("Requires-Dist") or []
     assert [r for r in requires if "extra ==" not in r] == [], "the core has no dependencies"
     by_extra: dict[str, set[tuple[str, str]]] = {extra: set() for extra in extras}
     for line in requires:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dist_builder import PACKAGE, REPO, Dists, shared_build, version
 
+from tests.dist_builder import PACKAGE, REPO, Dists, shared_build, version
 from tooling.publish_check import index_url_for, local_index
 
 pytestmark = pytest.mark.slow

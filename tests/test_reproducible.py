@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dist_builder import Dists, build_copy, shared_build
+
+from tests.dist_builder import Dists, build_copy, shared_build
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dist_builder import console_script
 from ruamel.yaml import YAML
+
+from tests.dist_builder import console_script
 
 REPO = Path(__file__).resolve().parent.parent
 GITHUB = REPO / ".github"

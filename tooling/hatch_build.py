@@ -19,12 +19,14 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dist_kernel"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from extism_kernel._kernel import BUILD_INFO_FILE
+
 from tooling import PACKAGE_DIR, REPO
-from tooling.kernel_build import BUILD_INFO_FILE, build_kernel
+from tooling.kernel_build import build_kernel
 from tooling.sbom import write_sbom
 
 
-class KernelBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+class KernelBuildHook(BuildHookInterface):  # type: ignore[misc]  # hatchling ships no types
     """Build the kernel into dist_kernel/extism_kernel/ before files are collected."""
 
     PLUGIN_NAME = "custom"

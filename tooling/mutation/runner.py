@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from extism_kernel._errors import ExtismKernelError
+from extism_kernel._kernel import BUILD_INFO_FILE
 
 from tooling import CRATE_DIR, PACKAGE_DIR, REPO
-from tooling.kernel_build import BUILD_INFO_FILE, KernelBuildError, build_kernel
+from tooling.kernel_build import KernelBuildError, build_kernel
 from tooling.mutation.catalogue import Catalogue, Mutant
 
 Outcome = Literal["killed", "survived", "stillborn"]

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pywasm  # type: ignore[import-untyped]  # a missing package: _runtimes.new_runtime says so
+import pywasm  # a missing package: _runtimes.new_runtime says so
 
 from extism_kernel._abi import FuncSig, ValType, load_abi
 from extism_kernel._errors import PluginError, UnsupportedFeatureError
