@@ -29,17 +29,10 @@ SLOTS_MAX = 131072  # plugin memory layout: handles table capacity
 
 def plugin_wat(name: str = "kernel_bench") -> str:
     """The plugin's WAT with the kernel imports generated from the ABI spec (abi.json)."""
-    spec = extism_kernel.load_abi()
-    lines = []
-    for func in spec.functions:
-        params = " ".join(t.value for t in func.sig.param_types)
-        results = " ".join(t.value for t in func.sig.results)
-        sig = (f" (param {params})" if params else "") + (f" (result {results})" if results else "")
-        lines.append(f'  (import "{spec.kernel_module}" "{func.name}" (func ${func.name}{sig}))')
     text = (PLUGIN_DIR / f"{name}.wat").read_text(encoding="utf-8")
     if IMPORTS_MARKER not in text:
         raise ValueError(f"{name}.wat: no `{IMPORTS_MARKER}` line")
-    return text.replace(IMPORTS_MARKER, "\n".join(lines).lstrip(), 1)
+    return text.replace(IMPORTS_MARKER, extism_kernel.load_abi().wat_imports(), 1)
 
 
 class Lcg:

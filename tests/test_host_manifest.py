@@ -100,6 +100,14 @@ def test_full_manifest():
             "manifest: `timeout_ms` must be int but found str",
         ),
         (
+            {"wasm": [{"data": "AA=="}], "memory": {"max_pages": -1}},
+            "manifest: memory: `max_pages` must not be negative but found -1",
+        ),
+        (
+            {"wasm": [{"data": "AA=="}], "timeout_ms": -1},
+            "manifest: `timeout_ms` must not be negative but found -1",
+        ),
+        (
             {"wasm": [{"data": "AA=="}], "config": {"k": 1}},
             "manifest: `config` maps strings to strings but found 'k': 1",
         ),

@@ -26,6 +26,7 @@ import extism_kernel
 import pytest
 from extism_kernel import check_kernel, load_abi
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -220,10 +221,10 @@ def test_wheel_metadata(dists: Dists):
     for line in requires:
         req = Requirement(line)
         (extra,) = [e for e in extras if req.marker and req.marker.evaluate({"extra": e})]
-        by_extra[extra].add((req.name, str(req.specifier)))
+        by_extra[extra].add((canonicalize_name(req.name), str(req.specifier)))
     declared = _pyproject(dists)["project"]["optional-dependencies"]
     assert by_extra == {
-        extra: {(r.name, str(r.specifier)) for r in map(Requirement, reqs)}
+        extra: {(canonicalize_name(r.name), str(r.specifier)) for r in map(Requirement, reqs)}
         for extra, reqs in declared.items()
     }
     assert "wasmtime" in {name for name, _ in by_extra["host"]}

@@ -21,14 +21,8 @@ def _plugin_wasm(wat_text: str, marker: str) -> bytes:
     """The smoke plugin with its kernel imports generated from the installed ABI spec."""
     import wasmtime  # noqa: PLC0415  # the host extra brings it
 
-    spec = extism_kernel.load_abi()
-    lines = []
-    for func in spec.functions:
-        params = " ".join(t.value for t in func.sig.param_types)
-        results = " ".join(t.value for t in func.sig.results)
-        sig = (f" (param {params})" if params else "") + (f" (result {results})" if results else "")
-        lines.append(f'(import "{spec.kernel_module}" "{func.name}" (func ${func.name}{sig}))')
-    return bytes(wasmtime.wat2wasm(wat_text.replace(marker, "\n".join(lines), 1)))
+    imports = extism_kernel.load_abi().wat_imports()
+    return bytes(wasmtime.wat2wasm(wat_text.replace(marker, imports, 1)))
 
 
 def main(argv: list[str]) -> int:

@@ -135,6 +135,22 @@ class AbiSpec:
         """Names of the host functions of the kernel module, in spec order."""
         return tuple(f.name for f in self.host_functions)
 
+    def wat_imports(self) -> str:
+        """Every kernel function as a WAT import line from `kernel_module`, `$name` bound.
+
+        For hand-written test and benchmark plugins: `(import "extism:host/env" "alloc" (func
+        $alloc (param i64) (result i64)))`, one a line.
+        """
+        lines = []
+        for func in self.functions:
+            params = " ".join(t.value for t in func.sig.param_types)
+            results = " ".join(t.value for t in func.sig.results)
+            sig = (f" (param {params})" if params else "") + (
+                f" (result {results})" if results else ""
+            )
+            lines.append(f'(import "{self.kernel_module}" "{func.name}" (func ${func.name}{sig}))')
+        return "\n".join(lines)
+
     @cached_property
     def env_imports(self) -> dict[str, Function]:
         """Every function a plugin may import from `kernel_module`, by name."""

@@ -1,4 +1,4 @@
-//! Blocks, the block table, free bins, split and coalesce. No exports here.
+//! Blocks, the block table, free bins, split and coalesce, and the heap's reset. No exports.
 //!
 //! Every block is described by an `Entry` in the block table. The entries, not the inline
 //! headers, are the truth: sizes, states and the address-order links live only in the table,
@@ -6,20 +6,31 @@
 //! handle is checked in O(1) by `handle::validate` and a scribbled header can only make its own
 //! block unrecognisable, never corrupt another.
 
+//!
+//! Safety contract of the `unsafe fn`s here: `root` is the kernel's root record (`root::peek`),
+//! set up by `reset`, and every entry index passed in is below `root.fresh`, so its entry lies
+//! inside the table block. Entries are reached through `entry`, one at a time: a reference to
+//! an entry is not kept across a call that may take another reference to the same entry.
+
 use crate::layout::{
-    align_up, copy, ensure_memory, heap_start, write_u32, ADDRESS_SPACE, BINS, ENTRY_SIZE, HEADER,
-    MIN_SPLIT, NIL, TABLE_INITIAL,
+    align_up, copy, ensure_memory, fast_start, heap_start, write_u32, zero, ADDRESS_SPACE, BINS,
+    ENTRY_SIZE, FIRST_FIT_BUDGET, HEADER, MIN_SPLIT, NIL, TABLE_INITIAL,
 };
 use crate::root::Root;
 
-/// Entry on the spare list (not describing any block).
-pub const UNUSED: u32 = 0;
-/// A block handed out by `alloc`.
-pub const ACTIVE: u32 = 1;
-/// A released block, in a free bin.
-pub const FREE: u32 = 2;
-/// The block that holds the block table.
-pub const TABLE: u32 = 3;
+/// What a block-table entry describes.
+#[repr(u32)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// On the spare list, describing no block (the table's memory starts zeroed: `Unused`).
+    Unused = 0,
+    /// A block handed out by `alloc`.
+    Active = 1,
+    /// A released block, in a free bin.
+    Free = 2,
+    /// The block that holds the block table.
+    Table = 3,
+}
 
 /// One row of the block table.
 #[repr(C)]
@@ -30,22 +41,26 @@ pub struct Entry {
     pub cap: u32,
     /// Bytes requested by `alloc` (what `length` returns).
     pub used: u32,
-    /// `UNUSED`, `ACTIVE`, `FREE` or `TABLE`.
-    pub state: u32,
+    /// What the entry describes.
+    pub state: State,
     /// Entry of the block just below in memory, NIL for the lowest.
     pub prev: u32,
     /// Entry of the block just above in memory, NIL for the highest.
     pub next: u32,
-    /// Free-bin list links (`FREE`), or the spare list link (`UNUSED`, `link_next` only).
+    /// Free-bin list links (`Free`), or the spare list link (`Unused`, `link_next` only).
     pub link_prev: u32,
     pub link_next: u32,
 }
 
-/// The entry at `index` (no bounds check: callers pass indices below `root.fresh`).
+/// The entry at `index` (no bounds check).
+///
+/// # Safety
+/// `index` is below `root.fresh` (inside the table block, whose entries below `fresh` have all
+/// been written), and no other reference to the same entry is live while this one is used.
 #[inline(always)]
-pub fn entry(root: &Root, index: u32) -> &'static mut Entry {
+pub unsafe fn entry(root: &Root, index: u32) -> &'static mut Entry {
     let addr = root.table as usize + index as usize * ENTRY_SIZE as usize;
-    unsafe { &mut *(addr as *mut Entry) }
+    &mut *(addr as *mut Entry)
 }
 
 /// Point the root at a table of `cap` entries at `table`.
@@ -55,8 +70,36 @@ fn set_table(root: &mut Root, table: u64, cap: u32) {
     root.refresh_limits();
 }
 
+/// The root record as `init` leaves it, while the table has never grown: `reset` copies it back
+/// instead of laying out the heap again.
+static mut PRISTINE: Root = Root::EMPTY;
+
+/// Forget every block, the input, the output and the error, in time proportional to the memory
+/// used since the last reset (that memory is zeroed, so no data outlives its call).
+///
+/// # Safety
+/// `root` is the kernel's root record, and no reference to a table entry is live.
+pub unsafe fn reset(root: &mut Root) {
+    // Only data needs zeroing. A table that never grew still sits where `init` puts it, and
+    // its entries are rewritten before they are read: skip it (most calls never grow it).
+    let table_kept = root.table_cap == TABLE_INITIAL;
+    let start = if table_kept { fast_start() } else { heap_start() };
+    zero(start, root.high_water);
+    let pristine = &mut *core::ptr::addr_of_mut!(PRISTINE);
+    if table_kept && pristine.initialized != 0 {
+        // The heap as `init` left it, but for the table block's link to the blocks above it.
+        core::ptr::copy_nonoverlapping(pristine as *const Root, root as *mut Root, 1);
+        entry(root, root.table_entry).next = NIL;
+        return;
+    }
+    core::ptr::write_bytes(root as *mut Root, 0, 1);
+    root.initialized = 1;
+    init(root);
+    core::ptr::copy_nonoverlapping(root as *const Root, pristine as *mut Root, 1);
+}
+
 /// Lay out an empty heap: one block holding the initial table.
-pub fn init(root: &mut Root) {
+unsafe fn init(root: &mut Root) {
     let table = heap_start() + HEADER as u64;
     let bytes = TABLE_INITIAL * ENTRY_SIZE;
     if !ensure_memory(table + bytes as u64) {
@@ -66,31 +109,37 @@ pub fn init(root: &mut Root) {
     root.fresh = 1;
     root.top = table;
     let index = take_entry(root);
-    place_block(root, index, bytes, TABLE);
+    place_block(root, index, bytes, State::Table);
     root.table_entry = index;
 }
 
 /// Allocate a block of `n` bytes (1 ≤ n ≤ `MAX_ALLOC`); its entry, or NIL when out of memory.
-pub fn alloc(root: &mut Root, n: u32) -> u32 {
+///
+/// # Safety
+/// The module's contract: `root` is set up, `index` (if any) is a live table index.
+pub unsafe fn alloc(root: &mut Root, n: u32) -> u32 {
     if available(root) < 2 && !grow_table(root) {
         return NIL;
     }
     alloc_block(root, n)
 }
 
-/// Release the block of entry `index` (`ACTIVE` or `TABLE`): coalesce with free neighbours,
+/// Release the block of entry `index` (`Active` or `Table`): coalesce with free neighbours,
 /// give the memory back to `top` when it is the highest block, else file it in a bin.
-pub fn free(root: &mut Root, mut index: u32) {
+///
+/// # Safety
+/// The module's contract: `root` is set up, `index` (if any) is a live table index.
+pub unsafe fn free(root: &mut Root, mut index: u32) {
     let e = entry(root, index);
-    e.state = FREE;
+    e.state = State::Free;
     e.used = 0;
     let next = e.next;
-    if next != NIL && entry(root, next).state == FREE {
+    if next != NIL && entry(root, next).state == State::Free {
         unbin(root, next);
         absorb_next(root, index);
     }
     let prev = entry(root, index).prev;
-    if prev != NIL && entry(root, prev).state == FREE {
+    if prev != NIL && entry(root, prev).state == State::Free {
         unbin(root, prev);
         absorb_next(root, prev);
         index = prev;
@@ -108,7 +157,7 @@ pub fn free(root: &mut Root, mut index: u32) {
     }
 }
 
-fn alloc_block(root: &mut Root, n: u32) -> u32 {
+unsafe fn alloc_block(root: &mut Root, n: u32) -> u32 {
     let cap = align_up(n as u64) as u32;
     let index = match take_free(root, cap) {
         NIL => {
@@ -118,14 +167,14 @@ fn alloc_block(root: &mut Root, n: u32) -> u32 {
                 return NIL;
             }
             let index = take_entry(root);
-            place_block(root, index, cap, ACTIVE);
+            place_block(root, index, cap, State::Active);
             index
         }
         index => {
             // Free memory is plugin-writable: restore the header a stray store may have hit.
             let e = entry(root, index);
-            e.state = ACTIVE;
-            unsafe { write_u32(e.start as u64 - HEADER as u64, index) };
+            e.state = State::Active;
+            write_u32(e.start as u64 - HEADER as u64, index);
             index
         }
     };
@@ -146,7 +195,7 @@ fn reach(root: &mut Root, end: u64) -> bool {
 }
 
 /// Append a block of capacity `cap` at `top` (memory already ensured) described by `index`.
-fn place_block(root: &mut Root, index: u32, cap: u32, state: u32) {
+unsafe fn place_block(root: &mut Root, index: u32, cap: u32, state: State) {
     let start = root.top + HEADER as u64;
     let last = root.last;
     let e = entry(root, index);
@@ -168,18 +217,18 @@ fn place_block(root: &mut Root, index: u32, cap: u32, state: u32) {
     if root.top > root.high_water {
         root.high_water = root.top;
     }
-    unsafe { write_u32(start - HEADER as u64, index) };
+    write_u32(start - HEADER as u64, index);
 }
 
 /// Take a free block of at least `cap` bytes out of the bins, split off the excess; NIL if none.
-fn take_free(root: &mut Root, cap: u32) -> u32 {
+unsafe fn take_free(root: &mut Root, cap: u32) -> u32 {
     let class = size_class(cap);
     if root.nonempty & (u32::MAX << class) == 0 {
         return NIL; // no bin of this class or above holds a block: the usual case of a fresh call
     }
     let mut found = NIL;
     let mut candidate = root.bins[class];
-    let mut budget = 8;
+    let mut budget = FIRST_FIT_BUDGET;
     while candidate != NIL && budget > 0 {
         let e = entry(root, candidate);
         if e.cap >= cap {
@@ -205,7 +254,7 @@ fn take_free(root: &mut Root, cap: u32) -> u32 {
 }
 
 /// Cut block `index` to `cap` bytes; the rest becomes a new free block just above it.
-fn split(root: &mut Root, index: u32, cap: u32) {
+unsafe fn split(root: &mut Root, index: u32, cap: u32) {
     let rest = take_entry(root);
     let e = entry(root, index);
     let rest_start = e.start as u64 + cap as u64 + HEADER as u64;
@@ -217,7 +266,7 @@ fn split(root: &mut Root, index: u32, cap: u32) {
         start: rest_start as u32,
         cap: rest_cap,
         used: 0,
-        state: FREE,
+        state: State::Free,
         prev: index,
         next,
         link_prev: NIL,
@@ -228,12 +277,12 @@ fn split(root: &mut Root, index: u32, cap: u32) {
     } else {
         root.last = rest;
     }
-    unsafe { write_u32(rest_start - HEADER as u64, rest) };
+    write_u32(rest_start - HEADER as u64, rest);
     bin(root, rest);
 }
 
 /// Merge the block above `index` into it (both out of the bins) and release its entry.
-fn absorb_next(root: &mut Root, index: u32) {
+unsafe fn absorb_next(root: &mut Root, index: u32) {
     let next = entry(root, index).next;
     let (next_cap, after) = {
         let n = entry(root, next);
@@ -251,7 +300,7 @@ fn absorb_next(root: &mut Root, index: u32) {
 }
 
 /// Double the block table: copy it into a new block, then free the old one.
-fn grow_table(root: &mut Root) -> bool {
+unsafe fn grow_table(root: &mut Root) -> bool {
     let old_cap = root.table_cap;
     let new_bytes = old_cap as u64 * 2 * ENTRY_SIZE as u64;
     if new_bytes > u32::MAX as u64 {
@@ -264,10 +313,10 @@ fn grow_table(root: &mut Root) -> bool {
     let old_entry = root.table_entry;
     let old_table = root.table as u64;
     let new_table = entry(root, index).start as u64;
-    unsafe { copy(old_table, new_table, old_cap as u64 * ENTRY_SIZE as u64) };
+    copy(old_table, new_table, old_cap as u64 * ENTRY_SIZE as u64);
     set_table(root, new_table, old_cap * 2);
     root.table_entry = index;
-    entry(root, index).state = TABLE;
+    entry(root, index).state = State::Table;
     free(root, old_entry);
     true
 }
@@ -278,7 +327,7 @@ fn available(root: &Root) -> u32 {
     root.spare_count + (root.table_cap - root.fresh)
 }
 
-fn take_entry(root: &mut Root) -> u32 {
+unsafe fn take_entry(root: &mut Root) -> u32 {
     if root.spare != NIL {
         let index = root.spare;
         root.spare = entry(root, index).link_next;
@@ -290,10 +339,10 @@ fn take_entry(root: &mut Root) -> u32 {
     }
 }
 
-fn release_entry(root: &mut Root, index: u32) {
+unsafe fn release_entry(root: &mut Root, index: u32) {
     let spare = root.spare;
     let e = entry(root, index);
-    e.state = UNUSED;
+    e.state = State::Unused;
     e.start = 0;
     e.link_next = spare;
     root.spare = index;
@@ -307,7 +356,7 @@ fn size_class(cap: u32) -> usize {
 }
 
 /// Put free block `index` at the head of its bin.
-fn bin(root: &mut Root, index: u32) {
+unsafe fn bin(root: &mut Root, index: u32) {
     let class = size_class(entry(root, index).cap);
     let head = root.bins[class];
     let e = entry(root, index);
@@ -321,7 +370,7 @@ fn bin(root: &mut Root, index: u32) {
 }
 
 /// Take free block `index` out of its bin.
-fn unbin(root: &mut Root, index: u32) {
+unsafe fn unbin(root: &mut Root, index: u32) {
     let class = size_class(entry(root, index).cap);
     let (prev, next) = {
         let e = entry(root, index);

@@ -1,6 +1,6 @@
 //! The single gate for handles that come from outside the kernel.
 
-use crate::allocator::{entry, Entry, ACTIVE};
+use crate::allocator::{entry, Entry, State};
 use crate::layout::{heap_start, read_u32, ALIGN, HEADER, NIL};
 use crate::root::Root;
 
@@ -15,12 +15,14 @@ pub fn validate(root: &Root, handle: u64) -> u32 {
     if handle < heap_start() + HEADER as u64 || handle >= root.top || handle % ALIGN as u64 != 0 {
         return NIL;
     }
+    // SAFETY: `handle - HEADER` is at or above the heap start and below `top`: mapped memory.
     let index = unsafe { read_u32(handle - HEADER as u64) };
     if index == NIL || index >= root.fresh {
         return NIL;
     }
-    let e: &Entry = entry(root, index);
-    if e.state == ACTIVE && e.start as u64 == handle {
+    // SAFETY: `index` is below `root.fresh`: an entry of the table that has been written.
+    let e: &Entry = unsafe { entry(root, index) };
+    if e.state == State::Active && e.start as u64 == handle {
         index
     } else {
         NIL

@@ -14,6 +14,8 @@ pub const ENTRY_SIZE: u32 = 32;
 pub const TABLE_INITIAL: u32 = 64;
 /// Smallest data capacity worth splitting off a reused free block.
 pub const MIN_SPLIT: u32 = 16;
+/// Free blocks tried in the request's own size class before a larger class is taken.
+pub const FIRST_FIT_BUDGET: u32 = 8;
 /// Free-block size classes: class `c` holds capacities in `[2^c, 2^(c+1))`.
 pub const BINS: usize = 32;
 /// Index 0 of the block table means "no block".
@@ -31,7 +33,14 @@ extern "C" {
 /// First address the allocator manages (the table's header). wasm-ld aligns `__heap_base` to 16.
 #[inline(always)]
 pub fn heap_start() -> u64 {
+    // SAFETY: only the address of the linker's symbol is taken; it is never read.
     unsafe { core::ptr::addr_of!(__heap_base) as u64 }
+}
+
+/// First address of the u64 fast window: the end of the block table as `init` places it.
+#[inline(always)]
+pub fn fast_start() -> u64 {
+    heap_start() + (HEADER + TABLE_INITIAL * ENTRY_SIZE) as u64
 }
 
 /// Round `n` up to a multiple of `ALIGN`.
@@ -56,37 +65,64 @@ pub fn ensure_memory(end: u64) -> bool {
     wasm32::memory_grow(0, pages as usize) != usize::MAX
 }
 
+/// Raw little-endian memory access (unaligned allowed).
+///
+/// # Safety
+/// The bytes touched lie in the kernel's linear memory, below its current end.
 #[inline(always)]
 pub unsafe fn read_u8(addr: u64) -> u8 {
     *(addr as usize as *const u8)
 }
 
+/// Raw little-endian memory access (unaligned allowed).
+///
+/// # Safety
+/// The bytes touched lie in the kernel's linear memory, below its current end.
 #[inline(always)]
 pub unsafe fn write_u8(addr: u64, value: u8) {
     *(addr as usize as *mut u8) = value;
 }
 
+/// Raw little-endian memory access (unaligned allowed).
+///
+/// # Safety
+/// The bytes touched lie in the kernel's linear memory, below its current end.
 #[inline(always)]
 pub unsafe fn read_u32(addr: u64) -> u32 {
     core::ptr::read_unaligned(addr as usize as *const u32)
 }
 
+/// Raw little-endian memory access (unaligned allowed).
+///
+/// # Safety
+/// The bytes touched lie in the kernel's linear memory, below its current end.
 #[inline(always)]
 pub unsafe fn write_u32(addr: u64, value: u32) {
     core::ptr::write_unaligned(addr as usize as *mut u32, value);
 }
 
+/// Raw little-endian memory access (unaligned allowed).
+///
+/// # Safety
+/// The bytes touched lie in the kernel's linear memory, below its current end.
 #[inline(always)]
 pub unsafe fn read_u64(addr: u64) -> u64 {
     core::ptr::read_unaligned(addr as usize as *const u64)
 }
 
+/// Raw little-endian memory access (unaligned allowed).
+///
+/// # Safety
+/// The bytes touched lie in the kernel's linear memory, below its current end.
 #[inline(always)]
 pub unsafe fn write_u64(addr: u64, value: u64) {
     core::ptr::write_unaligned(addr as usize as *mut u64, value);
 }
 
 /// Zero `[start, end)`.
+///
+/// # Safety
+/// The bytes touched lie in the kernel's linear memory, below its current end.
 #[inline(always)]
 pub unsafe fn zero(start: u64, end: u64) {
     if end > start {
@@ -95,6 +131,9 @@ pub unsafe fn zero(start: u64, end: u64) {
 }
 
 /// Copy `len` bytes from `src` to `dst` (the ranges do not overlap).
+///
+/// # Safety
+/// Both ranges lie in the kernel's linear memory, below its current end, and do not overlap.
 #[inline(always)]
 pub unsafe fn copy(src: u64, dst: u64, len: u64) {
     core::ptr::copy_nonoverlapping(

@@ -50,6 +50,19 @@ mod root;
 
 use layout::{heap_start, memory_end, read_u64, read_u8, write_u64, write_u8, MAX_ALLOC, NIL};
 
+/// The root record, with the heap set up on first use (by the first export that allocates).
+///
+/// # Safety
+/// As `root::peek`: the caller holds no other reference to the root record.
+#[inline(always)]
+unsafe fn ready_root() -> &'static mut root::Root {
+    let root = root::peek();
+    if root.initialized == 0 {
+        allocator::reset(root);
+    }
+    root
+}
+
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
@@ -64,10 +77,14 @@ pub extern "C" fn alloc(n: u64) -> u64 {
     if n == 0 || n > MAX_ALLOC {
         return 0;
     }
-    let root = root::get();
-    match allocator::alloc(root, n as u32) {
-        NIL => 0,
-        index => allocator::entry(root, index).start as u64,
+    // SAFETY: the only reference to the root record during this export (see `root::peek`);
+    // `allocator::alloc` returns a live index, below `root.fresh`.
+    unsafe {
+        let root = ready_root();
+        match allocator::alloc(root, n as u32) {
+            NIL => 0,
+            index => allocator::entry(root, index).start as u64,
+        }
     }
 }
 
@@ -77,23 +94,27 @@ pub extern "C" fn alloc(n: u64) -> u64 {
 /// the input block sets the input length to 0.
 #[no_mangle]
 pub extern "C" fn free(h: u64) {
-    let root = root::peek();
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    let root = unsafe { root::peek() };
     let index = handle::validate(root, h);
     if index != NIL {
         if h == root.input_offset {
             root.input_length = 0;
         }
-        allocator::free(root, index);
+        // SAFETY: `validate` returned a live index, so the root record is set up.
+        unsafe { allocator::free(root, index) };
     }
 }
 
 /// The length `alloc` was asked for, for the live block at `h`; 0 for anything else. O(1).
 #[no_mangle]
 pub extern "C" fn length(h: u64) -> u64 {
-    let root = root::peek();
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    let root = unsafe { root::peek() };
     match handle::validate(root, h) {
         NIL => 0,
-        index => allocator::entry(root, index).used as u64,
+        // SAFETY: `validate` returned a live index (below `root.fresh`).
+        index => unsafe { allocator::entry(root, index) }.used as u64,
     }
 }
 
@@ -106,7 +127,9 @@ pub extern "C" fn length_unsafe(h: u64) -> u64 {
 /// Read the byte at `p`; 0 when `p` is outside the heap or in kernel-private memory.
 #[no_mangle]
 pub extern "C" fn load_u8(p: u64) -> u32 {
-    if root::peek().is_addressable_byte(p) {
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    if unsafe { root::peek() }.is_addressable_byte(p) {
+        // SAFETY: the byte is in the heap, below the end of memory.
         unsafe { read_u8(p) as u32 }
     } else {
         0
@@ -116,7 +139,9 @@ pub extern "C" fn load_u8(p: u64) -> u32 {
 /// Read the little-endian u64 at `p` (unaligned allowed); 0 when any byte is out of bounds.
 #[no_mangle]
 pub extern "C" fn load_u64(p: u64) -> u64 {
-    if root::peek().is_addressable_u64(p) {
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    if unsafe { root::peek() }.is_addressable_u64(p) {
+        // SAFETY: the 8 bytes are in the heap, below the end of memory.
         unsafe { read_u64(p) }
     } else {
         0
@@ -126,7 +151,9 @@ pub extern "C" fn load_u64(p: u64) -> u64 {
 /// Write the low byte of `x` at `p`; a no-op outside the heap or in kernel-private memory.
 #[no_mangle]
 pub extern "C" fn store_u8(p: u64, x: u32) {
-    if root::peek().is_addressable_byte(p) {
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    if unsafe { root::peek() }.is_addressable_byte(p) {
+        // SAFETY: the byte is public heap (not the table or the root), below the end of memory.
         unsafe { write_u8(p, x as u8) }
     }
 }
@@ -134,7 +161,9 @@ pub extern "C" fn store_u8(p: u64, x: u32) {
 /// Write `x` little-endian at `p` (unaligned allowed); a no-op when any byte is out of bounds.
 #[no_mangle]
 pub extern "C" fn store_u64(p: u64, x: u64) {
-    if root::peek().is_addressable_u64(p) {
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    if unsafe { root::peek() }.is_addressable_u64(p) {
+        // SAFETY: the 8 bytes are public heap (not the table or the root), below memory's end.
         unsafe { write_u64(p, x) }
     }
 }
@@ -144,7 +173,8 @@ pub extern "C" fn store_u64(p: u64, x: u64) {
 /// Ownership: the runtime takes `h`; the caller must not free it.
 #[no_mangle]
 pub extern "C" fn input_set(h: u64, len: u64) {
-    let root = root::peek();
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    let root = unsafe { root::peek() };
     if root.is_heap_range(h, len) {
         root.input_offset = h;
         root.input_length = len;
@@ -154,8 +184,10 @@ pub extern "C" fn input_set(h: u64, len: u64) {
 /// The input byte at offset `off`; 0 past the end of the input.
 #[no_mangle]
 pub extern "C" fn input_load_u8(off: u64) -> u32 {
-    let root = root::peek();
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    let root = unsafe { root::peek() };
     if off < root.input_length {
+        // SAFETY: `input_set` accepted only heap ranges, and `off` is inside the input.
         unsafe { read_u8(root.input_offset + off) as u32 }
     } else {
         0
@@ -165,8 +197,10 @@ pub extern "C" fn input_load_u8(off: u64) -> u32 {
 /// The little-endian u64 at input offset `off`; 0 unless all 8 bytes are inside the input.
 #[no_mangle]
 pub extern "C" fn input_load_u64(off: u64) -> u64 {
-    let root = root::peek();
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    let root = unsafe { root::peek() };
     if off < root.input_length && root.input_length - off >= 8 {
+        // SAFETY: `input_set` accepted only heap ranges, and all 8 bytes are inside the input.
         unsafe { read_u64(root.input_offset + off) }
     } else {
         0
@@ -176,13 +210,15 @@ pub extern "C" fn input_load_u64(off: u64) -> u64 {
 /// The input's length in bytes.
 #[no_mangle]
 pub extern "C" fn input_length() -> u64 {
-    root::peek().input_length
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    unsafe { root::peek() }.input_length
 }
 
 /// The input's handle, 0 when there is no input.
 #[no_mangle]
 pub extern "C" fn input_offset() -> u64 {
-    root::peek().input_offset
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    unsafe { root::peek() }.input_offset
 }
 
 /// Mark `[h, h + len)` as the call's output. Ignored unless the range lies in allocated heap.
@@ -190,7 +226,8 @@ pub extern "C" fn input_offset() -> u64 {
 /// Ownership: the runtime takes `h`; the caller must not free it.
 #[no_mangle]
 pub extern "C" fn output_set(h: u64, len: u64) {
-    let root = root::peek();
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    let root = unsafe { root::peek() };
     if root.is_heap_range(h, len) {
         root.output_offset = h;
         root.output_length = len;
@@ -200,20 +237,23 @@ pub extern "C" fn output_set(h: u64, len: u64) {
 /// The output's length in bytes.
 #[no_mangle]
 pub extern "C" fn output_length() -> u64 {
-    root::peek().output_length
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    unsafe { root::peek() }.output_length
 }
 
 /// The output's start address, 0 when there is no output.
 #[no_mangle]
 pub extern "C" fn output_offset() -> u64 {
-    root::peek().output_offset
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    unsafe { root::peek() }.output_offset
 }
 
 /// Forget every block, the input, the output and the error; zero the memory used since the
 /// last reset. Time is proportional to that memory; memory is never shrunk.
 #[no_mangle]
 pub extern "C" fn reset() {
-    root::reset(root::peek());
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    unsafe { allocator::reset(root::peek()) };
 }
 
 /// Set the error message to the live block `h`, or clear it when `h` is 0.
@@ -221,7 +261,8 @@ pub extern "C" fn reset() {
 /// Any other `h` is ignored. Ownership: the runtime takes `h`; the caller must not free it.
 #[no_mangle]
 pub extern "C" fn error_set(h: u64) {
-    let root = root::peek();
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    let root = unsafe { root::peek() };
     if h == 0 || handle::validate(root, h) != NIL {
         root.error = h;
     }
@@ -230,7 +271,8 @@ pub extern "C" fn error_set(h: u64) {
 /// The error message's handle, 0 when no error is set.
 #[no_mangle]
 pub extern "C" fn error_get() -> u64 {
-    root::peek().error
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    unsafe { root::peek() }.error
 }
 
 /// Extension: start a call in one crossing: `reset`, then allocate `n` bytes as the input.
@@ -242,7 +284,8 @@ pub extern "C" fn begin_call(n: u64) -> u64 {
     reset();
     let h = alloc(n);
     if h != 0 {
-        let root = root::peek();
+        // SAFETY: the only reference to the root record during this export (see `root::peek`).
+        let root = unsafe { root::peek() };
         root.input_offset = h;
         root.input_length = n;
     }
@@ -253,7 +296,8 @@ pub extern "C" fn begin_call(n: u64) -> u64 {
 /// little-endian u64s (input offset, input length, output offset, output length, error).
 #[no_mangle]
 pub extern "C" fn call_state() -> u64 {
-    core::ptr::addr_of!(root::peek().input_offset) as u64
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    core::ptr::addr_of!(unsafe { root::peek() }.input_offset) as u64
 }
 
 /// Bytes the allocator manages: from the start of the heap to the end of memory.

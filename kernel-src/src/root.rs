@@ -1,7 +1,6 @@
 //! The root record: allocator bookkeeping plus the input, output and error slots of the call.
 
-use crate::allocator;
-use crate::layout::{heap_start, memory_end, zero, BINS, ENTRY_SIZE, HEADER, NIL, TABLE_INITIAL};
+use crate::layout::{fast_start, heap_start, memory_end, BINS, ENTRY_SIZE, HEADER};
 
 /// Everything the kernel knows that is not in the block table. Lives in the kernel's static data
 /// (below `__heap_base`), which `store_*`/`load_*` refuse to touch.
@@ -51,79 +50,46 @@ pub struct Root {
     pub error: u64,
 }
 
-const EMPTY: Root = Root {
-    initialized: 0,
-    table: 0,
-    table_cap: 0,
-    mapped_end: 0,
-    word_limit: 0,
-    fast_count: 0,
-    fast_bytes: 0,
-    table_entry: 0,
-    fresh: 0,
-    spare: 0,
-    spare_count: 0,
-    last: 0,
-    nonempty: 0,
-    bins: [0; BINS],
-    top: 0,
-    high_water: 0,
-    input_offset: 0,
-    input_length: 0,
-    output_offset: 0,
-    output_length: 0,
-    error: 0,
-};
+static mut ROOT: Root = Root::EMPTY;
 
-static mut ROOT: Root = EMPTY;
-/// The root record as `init` leaves it, while the table has never grown: `reset` copies it back
-/// instead of laying out the heap again.
-static mut PRISTINE: Root = EMPTY;
-
-/// The root record, without setting up the heap (for exports that only read state).
+/// The kernel's root record. Exports that change the heap first make sure it is set up
+/// (`initialized`, see lib.rs).
+///
+/// # Safety
+/// The caller holds no other reference to the root record while this one is used. The kernel
+/// runs one export at a time (a wasm instance is single-threaded and exports never call each
+/// other), and each export takes this reference once.
 #[inline(always)]
-pub fn peek() -> &'static mut Root {
-    unsafe { &mut *core::ptr::addr_of_mut!(ROOT) }
-}
-
-/// The root record, setting up the heap on first use.
-#[inline(always)]
-pub fn get() -> &'static mut Root {
-    let root = peek();
-    if root.initialized == 0 {
-        reset(root);
-    }
-    root
-}
-
-/// First address of the u64 fast window: the end of the table as `init` places it.
-#[inline(always)]
-fn fast_start() -> u64 {
-    heap_start() + (HEADER + TABLE_INITIAL * ENTRY_SIZE) as u64
-}
-
-/// Forget every block, the input, the output and the error, in time proportional to the memory
-/// used since the last reset (that memory is zeroed, so no data outlives its call).
-pub fn reset(root: &mut Root) {
-    // Only data needs zeroing. A table that never grew still sits where `init` puts it, and
-    // its entries are rewritten before they are read: skip it (most calls never grow it).
-    let table_kept = root.table_cap == TABLE_INITIAL;
-    let start = if table_kept { fast_start() } else { heap_start() };
-    unsafe { zero(start, root.high_water) };
-    let pristine = unsafe { &mut *core::ptr::addr_of_mut!(PRISTINE) };
-    if table_kept && pristine.initialized != 0 {
-        // The heap as `init` left it, but for the table block's link to the blocks above it.
-        unsafe { core::ptr::copy_nonoverlapping(pristine as *const Root, root as *mut Root, 1) };
-        allocator::entry(root, root.table_entry).next = NIL;
-        return;
-    }
-    unsafe { core::ptr::write_bytes(root as *mut Root, 0, 1) };
-    root.initialized = 1;
-    allocator::init(root);
-    unsafe { core::ptr::copy_nonoverlapping(root as *const Root, pristine as *mut Root, 1) };
+pub unsafe fn peek() -> &'static mut Root {
+    &mut *core::ptr::addr_of_mut!(ROOT)
 }
 
 impl Root {
+    /// All zero: nothing set up yet (`initialized` is 0).
+    pub const EMPTY: Root = Root {
+        initialized: 0,
+        table: 0,
+        table_cap: 0,
+        mapped_end: 0,
+        word_limit: 0,
+        fast_count: 0,
+        fast_bytes: 0,
+        table_entry: 0,
+        fresh: 0,
+        spare: 0,
+        spare_count: 0,
+        last: 0,
+        nonempty: 0,
+        bins: [0; BINS],
+        top: 0,
+        high_water: 0,
+        input_offset: 0,
+        input_length: 0,
+        output_offset: 0,
+        output_length: 0,
+        error: 0,
+    };
+
     /// True when `[start, start + len)` lies in the heap below `top` and outside the block table.
     #[inline(always)]
     pub fn is_heap_range(&self, start: u64, len: u64) -> bool {
