@@ -342,7 +342,7 @@ def test_http_request_gets_the_remaining_timeout(kernel, server, host_runtime):
         pytest.skip("no timeouts on pywasm: see test_host_limits.py")
     manifest = {"wasm": [{"data": plugin_wasm("http")}], "allowed_hosts": ["*"], "timeout_ms": 200}
     plugin = Plugin(manifest, kernel=kernel)
-    with pytest.raises(PluginError, match=r"failed: .*timed out") as info:
+    with pytest.raises(PluginError, match=r"^timeout$") as info:
         plugin.call("fetch", request(f"{server}/slow"))
     assert info.value.kind == "host"
     assert plugin.call("fetch", request(f"{server}/hello")) == b"hello from the server"

@@ -14,7 +14,6 @@ import fnmatch
 import json
 import logging
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -23,6 +22,7 @@ from typing import Protocol
 
 from extism_kernel._errors import HostFunctionError
 from extism_kernel._runtimes import LOG_LEVEL_OFF, LOG_LEVELS, TRACE
+from extism_kernel.host._http import FetchError, fetch
 
 VAR_ENTRY_OVERHEAD = 48  # what the Rust runtime counts per entry (a String and a Vec<u8>)
 _REQUEST_KEYS = {"url", "headers", "method"}
@@ -183,27 +183,28 @@ def http_request(env: HostEnv, request: int, body: int) -> int:
         msg = f"http request to `{url}` is not allowed"
         raise HostFunctionError(msg)
     data = env.kernel.read_block(body) if body else None
+    if body:
+        env.kernel.free(body)
     timeout = None if env.deadline is None else env.deadline - time.monotonic()
-    if timeout is not None and timeout <= 0:
-        raise HostFunctionError("timeout")
     req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
-    limit = env.settings.max_http_response_bytes
+    allowed = env.settings.allowed_hosts
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
-            payload, status, items = resp.read(limit + 1), resp.status, resp.headers.items()
-    except urllib.error.HTTPError as resp:
-        payload, status, items = resp.read(limit + 1), resp.code, resp.headers.items()
-    except (OSError, ValueError) as exc:
-        msg = f"http request to `{url}` failed: {exc}"
+        response = fetch(
+            req,
+            timeout_s=timeout,
+            limit=env.settings.max_http_response_bytes,
+            allowed=lambda host: host_allowed(host, allowed),
+        )
+    except FetchError as exc:
+        message = str(exc)
+        if message == "timeout" or message.startswith("response exceeds"):
+            msg = message if message == "timeout" else f"http {message}"
+        else:
+            msg = f"http request to `{url}` failed: {message}"
         raise HostFunctionError(msg) from None
-    finally:
-        if body:
-            env.kernel.free(body)
-    env.http_status = int(status)
-    env.http_headers = {k.lower(): v for k, v in items}
-    if len(payload) > limit:
-        msg = f"http response exceeds the configured maximum number of bytes: {limit}"
-        raise HostFunctionError(msg)
+    env.http_status = response.status
+    env.http_headers = response.headers
+    payload = response.body
     return env.kernel.new_block(payload)
 
 

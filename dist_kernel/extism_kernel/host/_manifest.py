@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from extism_kernel._errors import ManifestError
+from extism_kernel.host._http import FetchError, fetch
 
 MAIN_MODULE = "main"
 DEFAULT_MAX_VAR_BYTES = 1024 * 1024
 DEFAULT_MAX_HTTP_RESPONSE_BYTES = 50 * 1024 * 1024
 WASM_MAGIC = b"\0asm"
 WAT_PREFIXES = (b"(module", b";;", b"(;")
-URL_TIMEOUT_S = 30.0
+URL_TIMEOUT_S = 30.0  # one deadline for a whole `url` download: connect, headers, body
+MAX_MODULE_BYTES = 256 * 1024 * 1024  # the largest module a `url` may download
 
 _TOP_KEYS = {"wasm", "memory", "config", "allowed_hosts", "allowed_paths", "timeout_ms"}
 _WASM_KEYS = {"path", "data", "url", "headers", "method", "name", "hash"}
@@ -231,13 +233,16 @@ def _fetch(url: str, entry: Mapping[str, Any], where: str) -> bytes:
         raise ManifestError(msg)
     headers = _str_map(_typed(entry, "headers", dict, where) or {}, f"{where} headers")
     method = (_typed(entry, "method", str, where) or "GET").upper()
-    request = urllib.request.Request(url, headers=dict(headers), method=method)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=URL_TIMEOUT_S) as response:  # noqa: S310
-            return bytes(response.read())
-    except OSError as exc:
+        request = urllib.request.Request(url, headers=dict(headers), method=method)  # noqa: S310
+        response = fetch(request, timeout_s=URL_TIMEOUT_S, limit=MAX_MODULE_BYTES)
+    except (FetchError, ValueError) as exc:  # ValueError: a malformed URL or header
         msg = f"{where}: cannot fetch `{url}`: {exc}"
         raise ManifestError(msg) from None
+    if response.status >= 400:  # the HTTP error range
+        msg = f"{where}: cannot fetch `{url}`: HTTP status {response.status}"
+        raise ManifestError(msg)
+    return response.body
 
 
 def _reject_unknown(obj: Mapping[str, Any], allowed: set[str], where: str) -> None:

@@ -153,8 +153,13 @@ class Plugin:
         with self._lock:
             self._owner = threading.get_ident()
             try:
-                export = self._export(function_name)
-                output = self._call_sequence(function_name, export, bytes(data))
+                if not self.function_exists(function_name):
+                    msg = f"function `{function_name}` not found in the plugin"
+                    raise PluginError(msg, function=function_name, kind="missing")
+                if self._needs_rebuild:  # a new instance, with new builtins' state (vars)
+                    self._session = self._new_session()
+                    self._needs_rebuild = False
+                output = self._call_sequence(function_name, bytes(data))
             finally:
                 self._owner = None
                 if function_name == COMMAND_START:
@@ -176,33 +181,17 @@ class Plugin:
         self.close()
 
     # one call -----------------------------------------------------------------------------------
-    def _export(self, name: str) -> Callable[[], int]:
-        if self._needs_rebuild:  # a new instance, with new builtins' state (vars)
-            self._session = self._new_session()
-            self._needs_rebuild = False
-        export = self._exports.get(name)
-        if export is not None:
-            return export
-        if not self.function_exists(name):
-            msg = f"function `{name}` not found in the plugin"
-            raise PluginError(msg, function=name, kind="missing")
-        try:
-            export = self._session.export(name)
-        except Exception as exc:  # instantiation may run a start function
-            _, failed = self._outcome(name, exc)
-            raise (failed or PluginError(str(exc), function=name)) from exc
-        self._exports[name] = export
-        return export
+    def _call_sequence(self, name: str, data: bytes) -> bytes:
+        """Run one call through the kernel; the only place that knows the call protocol.
 
-    def _call_sequence(self, name: str, export: Callable[[], int], data: bytes) -> bytes:
-        """Run one call through the kernel; the only place that knows the call protocol."""
+        Everything plugin code may run in (instantiation with its start functions, then the
+        export) happens inside `_guarded`, under the call's timeout and cancel handle.
+        """
         kernel = self._session.kernel
-        try:
-            handle = kernel.call_start(len(data))
-        except PluginError:
-            raise PluginError("oom", function=name, kind="oom") from None
-        kernel.write(handle, data)
-        rc, failed = self._run(name, export)
+        rc, failed, started = self._guarded(name, data)
+        if not started:  # failed before the input was set: the kernel holds no result of ours
+            msg = f"function `{name}`: the plugin exited while it was being instantiated"
+            raise failed or PluginError(msg, function=name, kind="exit")
         error, offset, length = kernel.call_result()
         if error:
             message = kernel.read_block(error)
@@ -217,29 +206,46 @@ class Plugin:
             raise PluginError(msg, function=name, code=rc, kind="code")
         return kernel.read(offset, length) if length else b""
 
-    def _run(self, name: str, export: Callable[[], int]) -> tuple[int, PluginError | None]:
-        """Call the export under the timeout; return (rc, failure) instead of raising."""
+    def _guarded(self, name: str, data: bytes) -> tuple[int, PluginError | None, bool]:
+        """Instantiate if needed, set the input, call the export: (rc, failure, input set).
+
+        The deadline is armed first and the timer started last, so a timer that fires at once
+        (`timeout_ms: 0`, a busy machine) still stops the call.
+        """
         session = self._session
         env = session.env
+        started = False
+        session.arm()
+        self._interrupt_reason = "timeout"
+        self._in_call = True
         timer = None
         if self._timeout_s is not None:
             env.deadline = time.monotonic() + self._timeout_s
             timer = threading.Timer(self._timeout_s, self._interrupt)
             timer.daemon = True
             timer.start()
-        self._interrupt_reason = "timeout"
-        session.arm()
-        self._in_call = True
         try:
-            return export(), None
+            export = self._exports.get(name)
+            if export is None:
+                export = self._exports[name] = session.export(name)  # runs start functions
+            kernel = session.kernel
+            try:
+                handle = kernel.call_start(len(data))
+            except PluginError:
+                return 0, PluginError("oom", function=name, kind="oom"), False
+            kernel.write(handle, data)
+            started = True
+            rc = export()
         except Exception as exc:  # noqa: BLE001  # a user host function may raise anything
-            return self._outcome(name, exc)
+            rc, failed = self._outcome(name, exc)
+            return rc, failed, started
         finally:
             self._in_call = False
             if timer is not None:
                 timer.cancel()
             session.disarm()
             env.deadline = None
+        return rc, None, started
 
     def _outcome(self, name: str, exc: Exception) -> tuple[int, PluginError | None]:
         """What a wasm call's exception means, classified once: (rc, the error Extism reports).

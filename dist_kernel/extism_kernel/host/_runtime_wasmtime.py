@@ -8,9 +8,10 @@ Kernel functions and main exports are called through `_wasmtime_raw.bind_raw` (u
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import wasmtime
@@ -27,7 +28,13 @@ from extism_kernel._wasm import (
 )
 from extism_kernel.host._manifest import WAT_PREFIXES
 from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, WasmCall
-from extism_kernel.host._wasmtime_raw import RawMemory, bind_raw, export_named
+from extism_kernel.host._wasmtime_raw import (
+    HOST_ERROR,
+    RawMemory,
+    bind_raw,
+    export_named,
+    take_host_error,
+)
 
 FAR_DEADLINE = 1 << 62  # epoch ticks: "never" outside calls
 READ_ONLY_PREFIX = "ro:"
@@ -138,7 +145,8 @@ class _Store:
         store.set_epoch_deadline(FAR_DEADLINE)
         if memory_cap is not None:
             store.set_limits(memory_size=memory_cap)
-        self._cell: list[Any] = [store._context()]  # noqa: SLF001  # for unchecked calls
+        # [context of the moment, pending host exception]: see _wasmtime_raw
+        self._cell: list[Any] = [store._context(), None]  # noqa: SLF001
         linker = wasmtime.Linker(runtime.engine)
         linker.allow_shadowing = True
         self._kernel_instance = instance = linker.instantiate(store, kernel)
@@ -164,6 +172,9 @@ class _Store:
             cell[0] = caller._context()  # noqa: SLF001  # the kernel is reached through the caller
             try:
                 return impl(*args)
+            except BaseException as exc:
+                cell[HOST_ERROR] = exc  # this store's, not wasmtime-py's global (take_host_error)
+                raise
             finally:
                 cell[0] = token
 
@@ -177,12 +188,32 @@ class _Store:
 
     def define_module(self, name: str, module: object) -> None:
         assert isinstance(module, wasmtime.Module)
-        self.linker.define_module(self.store, name, module)
+        with self._own_host_errors():
+            self.linker.define_module(self.store, name, module)
 
     def instantiate(self, module: object) -> _Instance:
         assert isinstance(module, wasmtime.Module)
-        instance = self.linker.instantiate(self.store, module)
+        with self._own_host_errors():
+            instance = self.linker.instantiate(self.store, module)
         return _Instance(self.store, instance, self._cell, self.runtime.desc_of(module))
+
+    @contextlib.contextmanager
+    def _own_host_errors(self) -> Iterator[None]:
+        """Raise this store's own host exception, never another thread's.
+
+        Instantiation may run start functions that call host functions; wasmtime-py then raises
+        from its process-wide last-exception slot, which another thread's call may have filled.
+        """
+        try:
+            yield
+        except BaseException as exc:
+            own = take_host_error(self._cell)
+            if own is not None and own is not exc:
+                raise own from None
+            if own is None and not isinstance(exc, (wasmtime.Trap, wasmtime.WasmtimeError)):
+                msg = "wasm trap: a host function of another plugin failed meanwhile"
+                raise wasmtime.WasmtimeError(msg) from None
+            raise
 
     def arm(self) -> None:
         self.store.set_epoch_deadline(1)

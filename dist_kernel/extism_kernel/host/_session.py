@@ -95,13 +95,17 @@ class Session:
                 continue
             sig = FuncSig(tuple((f"p{i}", t) for i, t in enumerate(fn.params)), fn.results)
             store.define_function(fn.namespace, fn.name, sig, _user_callback(fn, kernel))
-        for name in plan.order:
-            store.define_module(name, plan.compiled[name])
-        self.store = store
+        self._order = plan.order  # instantiated with the main module: their start functions run
+        self.store = store  # under the first call's timeout
         self._instance: Instance | None = None
 
     def _instantiate(self) -> Instance:
-        """Create the main instance and run its guest-runtime initialiser, as Extism does."""
+        """Instantiate the other modules, then main, and run main's guest-runtime initialiser.
+
+        As Extism does; called inside the first call, under its timeout and cancel handle.
+        """
+        for name in self._order:
+            self.store.define_module(name, self._compiled[name])
         instance = self.store.instantiate(self._compiled[MAIN_MODULE])
         exports = instance.exports()
 

@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 
 import wasmtime
 from wasmtime import _bindings as ffi
+from wasmtime import _func as _wasmtime_func
 from wasmtime._extern import wrap_extern
-from wasmtime._func import maybe_raise_last_exn
 
 from extism_kernel._abi import ValType
 from extism_kernel._errors import PluginError
@@ -39,11 +39,30 @@ _MEMORY_SIZE.argtypes = None
 _MEMORY_SIZE.restype = ctypes.c_size_t
 
 
-def _raise(error: int | None, trap: ctypes.c_void_p) -> NoReturn:
+HOST_ERROR = 1  # index in a store's cell: the exception a host function of this store raised
+
+
+def take_host_error(cell: list[Any]) -> BaseException | None:
+    """The exception a host function of this store raised during the failed call, if any.
+
+    wasmtime-py keeps the last host exception in one global shared by every store and thread,
+    so it is never read here: each store's host functions record theirs in the store's cell
+    (`cell[HOST_ERROR]`), and the global is cleared only when it holds that same exception.
+    """
+    exc: BaseException | None = cell[HOST_ERROR]
+    cell[HOST_ERROR] = None
+    if exc is not None and _wasmtime_func.LAST_EXCEPTION is exc:
+        _wasmtime_func.LAST_EXCEPTION = None
+    return exc
+
+
+def _raise(error: int | None, trap: ctypes.c_void_p, cell: list[Any]) -> NoReturn:
     """Raise what a failed unchecked call left: a host function's exception, an error or a trap."""
     trap_ptr, trap.value = trap.value, None
+    host = take_host_error(cell)
     try:
-        maybe_raise_last_exn()  # a Python exception raised by a host function, unchanged
+        if host is not None:
+            raise host  # the exception of this store's own host function, unchanged
     finally:
         if error:
             exc: Exception = wasmtime.WasmtimeError._from_ptr(  # noqa: SLF001
@@ -85,7 +104,7 @@ def bind_raw(  # noqa: C901  # specialised by arity on purpose: one Python frame
         def call0() -> int:
             error = _CALL_UNCHECKED(cell[0], ref, slots, nslots, trap_ref)
             if error or trap.value:
-                _raise(error, trap)
+                _raise(error, trap, cell)
             return result()
 
         call0.__wasm_func__ = func  # type: ignore[attr-defined]  # keeps the Func alive
@@ -96,7 +115,7 @@ def bind_raw(  # noqa: C901  # specialised by arity on purpose: one Python frame
             first.i64 = a
             error = _CALL_UNCHECKED(cell[0], ref, slots, nslots, trap_ref)
             if error or trap.value:
-                _raise(error, trap)
+                _raise(error, trap, cell)
             return result()
 
         call1.__wasm_func__ = func  # type: ignore[attr-defined]
@@ -107,7 +126,7 @@ def bind_raw(  # noqa: C901  # specialised by arity on purpose: one Python frame
         second.i64 = b
         error = _CALL_UNCHECKED(cell[0], ref, slots, nslots, trap_ref)
         if error or trap.value:
-            _raise(error, trap)
+            _raise(error, trap, cell)
         return result()
 
     call2.__wasm_func__ = func  # type: ignore[attr-defined]
