@@ -61,6 +61,7 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         """The next hop's request, once its host is allowed; `FetchError` otherwise."""
         host = urllib.parse.urlsplit(newurl).hostname or ""
         if self.allowed is not None and not self.allowed(host):
+            fp.close()  # the redirect response is not followed: release its connection
             text = f"redirect to `{newurl}` is not allowed (host `{host}` is not in allowed_hosts)"
             raise FetchError(text)
         return super().redirect_request(req, fp, code, msg, headers, newurl)

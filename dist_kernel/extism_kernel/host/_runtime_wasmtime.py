@@ -222,6 +222,9 @@ class _Store:
         self.store.set_epoch_deadline(FAR_DEADLINE)
 
 
+INTERRUPT_CAUSE = "wasm trap: interrupt"
+
+
 class WasmtimeRuntime:
     """wasmtime (native, fast): every feature of the runtime interface."""
 
@@ -293,7 +296,10 @@ class WasmtimeRuntime:
                 return Fault("interrupt", "interrupted")
             return Fault("trap", error_cause(exc.message))
         if isinstance(exc, wasmtime.WasmtimeError):
-            return Fault("error", error_cause(str(exc)))
+            cause = error_cause(str(exc))
+            if cause == INTERRUPT_CAUSE:  # a start function interrupted while a module links
+                return Fault("interrupt", "interrupted")
+            return Fault("error", cause)
         return None
 
 
