@@ -182,3 +182,34 @@ def test_input_loads_stop_at_the_last_input_byte(k: KernelInstance) -> None:
     assert k.input_load_u64(8) == int.from_bytes(data[8:], "little")
     assert k.input_load_u64(9) == 0
     assert k.input_load_u64(16) == 0
+
+
+@pytest.mark.parametrize("slot", ["error", "output"])
+def test_the_runtime_owned_error_and_output_blocks_outlive_a_plugin_free(
+    k: KernelInstance, slot: str
+) -> None:
+    """Once error_set or output_set took a block, free of it is a no-op until reset."""
+    h = k.alloc(16)
+    k.alloc(8)  # keeps h away from the top
+    k.memory.write(k.store, b"the real message", h)
+    if slot == "error":
+        k.error_set(h)
+    else:
+        k.output_set(h, 16)
+    k.free(h)
+    assert k.length(h) == 16
+    again = k.alloc(16)
+    assert again != h
+    assert k.read(h, 16) == b"the real message"
+    k.reset()
+    assert k.length(h) == 0
+
+
+def test_a_freed_input_block_is_released_and_the_input_emptied(k: KernelInstance) -> None:
+    h = k.alloc(16)
+    k.alloc(8)
+    k.input_set(h, 16)
+    k.free(h)
+    assert k.input_length() == 0
+    assert k.length(h) == 0
+    assert k.alloc(16) == h

@@ -99,9 +99,16 @@ def _scenarios() -> list[str]:
     ]
 
 
+BEYOND_REFERENCE = {f"conformance/{c.name}": c for c in load_suite().cases if c.beyond_reference}
+
+
 @pytest.mark.parametrize("scenario", _scenarios())
 def test_same_outcome_on_both_kernels(results: dict[str, dict[str, Any]], scenario: str) -> None:
     official, ours = results["official"][scenario], results["ours"][scenario]
+    case = BEYOND_REFERENCE.get(scenario)
+    if case is not None:  # a rule only this kernel keeps: ours must meet the suite's expectation
+        assert all(_meets_expectation(s, got) for s, got in zip(case.steps, ours, strict=True))
+        return
     assert ours == official
 
 
@@ -148,7 +155,8 @@ def test_conformance_counts_are_the_same_on_both_kernels(
     counts = {}
     for side in SIDES:
         counts[side] = sum(
-            all(
+            not case.beyond_reference
+            and all(
                 _meets_expectation(step, got)
                 for step, got in zip(
                     case.steps, results[side][f"conformance/{case.name}"], strict=True

@@ -60,6 +60,7 @@ class Case:
     allowed_hosts: tuple[str, ...] | None = None
     log_level: str = "info"
     wasi: bool = False
+    beyond_reference: bool = False  # a rule of this kernel the reference kernel does not keep
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def _case(obj: dict[str, Any], plugins: dict[str, str], where: str) -> Case:
         allowed_hosts=None if hosts is None else tuple(hosts),
         log_level=level,
         wasi=bool(obj.get("wasi", False)),
+        beyond_reference=bool(obj.get("beyond_reference", False)),
     )
 
 

@@ -90,14 +90,19 @@ pub extern "C" fn alloc(n: u64) -> u64 {
 
 /// Release the block at handle `h`; freed neighbours coalesce.
 ///
-/// Any `h` that is not a live handle (0, random, interior, already freed) is a no-op. Freeing
-/// the input block sets the input length to 0.
+/// Any `h` that is not a live handle (0, random, interior, already freed) is a no-op, and so is
+/// the handle of the current error or of the block the output starts at (the runtime owns
+/// them until `reset`). Freeing the input block sets the input length to 0.
 #[no_mangle]
 pub extern "C" fn free(h: u64) {
     // SAFETY: the only reference to the root record during this export (see `root::peek`).
     let root = unsafe { root::peek() };
     let index = handle::validate(root, h);
     if index != NIL {
+        // The error and the output belong to the runtime once set: their blocks stay put.
+        if h == root.error || h == root.output_offset {
+            return;
+        }
         if h == root.input_offset {
             root.input_length = 0;
         }

@@ -94,4 +94,26 @@
     (call $check (i64.eqz (call $error_get)) (i32.const 1))
     (call $check (i64.gt_u (call $memory_bytes) (i64.const 0)) (i32.const 2))
     (call $verdict))
+
+  ;; A plugin that frees its error block and allocates again cannot change the error: the
+  ;; runtime owns the block once error_set took it. (The reference kernel never reuses a
+  ;; freed block before it must grow; this kernel keeps the error's block out of reach.)
+  (data (i32.const 1024) "the real error")
+  (data (i32.const 1040) "overwritten!!!")
+  (func (export "free_error") (result i32)
+    (local $h i64)
+    (local.set $h (call $to_kernel (i32.const 1024) (i32.const 14)))
+    (call $error_set (local.get $h))
+    (call $free (local.get $h))
+    (drop (call $to_kernel (i32.const 1040) (i32.const 14)))
+    (i32.const 1))
+
+  ;; The same for the output block: freed, then allocated again, the output stays.
+  (func (export "free_output") (result i32)
+    (local $h i64)
+    (local.set $h (call $to_kernel (i32.const 1024) (i32.const 14)))
+    (call $output_set (local.get $h) (i64.const 14))
+    (call $free (local.get $h))
+    (drop (call $to_kernel (i32.const 1040) (i32.const 14)))
+    (i32.const 0))
 )

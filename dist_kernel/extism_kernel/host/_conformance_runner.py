@@ -22,6 +22,7 @@ from extism_kernel._conformance import (
 )
 from extism_kernel._echo_server import echo_server
 from extism_kernel._errors import ExtismKernelError, PluginError
+from extism_kernel._kernel import kernel_bytes, kernel_variants
 from extism_kernel._runtimes import LOG_LEVELS, default_runtime
 from extism_kernel.host._manifest import Manifest
 from extism_kernel.host._plugin import Plugin
@@ -35,6 +36,7 @@ class CaseResult:
     passed: bool
     detail: str = ""
     seconds: float = 0.0
+    skipped: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the result as a JSON object."""
@@ -43,6 +45,7 @@ class CaseResult:
             "passed": self.passed,
             "detail": self.detail,
             "seconds": round(self.seconds, 4),
+            "skipped": self.skipped,
         }
 
 
@@ -57,7 +60,12 @@ class ConformanceReport:
     @property
     def failed(self) -> tuple[CaseResult, ...]:
         """The cases that failed."""
-        return tuple(r for r in self.results if not r.passed)
+        return tuple(r for r in self.results if not r.passed and not r.skipped)
+
+    @property
+    def skipped(self) -> tuple[CaseResult, ...]:
+        """The cases not run (a rule beyond the reference, on another kernel)."""
+        return tuple(r for r in self.results if r.skipped)
 
     @property
     def ok(self) -> bool:
@@ -70,8 +78,9 @@ class ConformanceReport:
             "report": "conformance",
             "kernel": self.kernel,
             "ok": self.ok,
-            "passed": len(self.results) - len(self.failed),
+            "passed": len(self.results) - len(self.failed) - len(self.skipped),
             "failed": len(self.failed),
+            "skipped": len(self.skipped),
             "results": [r.to_json() for r in self.results],
         }
 
@@ -80,13 +89,16 @@ class ConformanceReport:
         width = max((len(r.name) for r in self.results), default=4)
         lines = [f"{'case':<{width}}  result", f"{'-' * width}  ------"]
         for r in self.results:
-            verdict = "pass" if r.passed else f"FAIL  {r.detail}"
+            verdict = (
+                f"skip  {r.detail}" if r.skipped else "pass" if r.passed else f"FAIL  {r.detail}"
+            )
             lines.append(f"{r.name:<{width}}  {verdict}")
-        passed = len(self.results) - len(self.failed)
+        passed = len(self.results) - len(self.failed) - len(self.skipped)
         where = f"kernel `{self.kernel}`"
         if self.runtime != "wasmtime":
             where += f" on runtime `{self.runtime}`"
-        lines.append(f"{where}: {passed} passed, {len(self.failed)} failed")
+        summary = f"{where}: {passed} passed, {len(self.failed)} failed"
+        lines.append(summary + (f", {len(self.skipped)} skipped" if self.skipped else ""))
         return "\n".join(lines) + "\n"
 
 
@@ -195,6 +207,13 @@ def run_suite(
             msg = f"`{kernel_name}` is not a kernel of the ABI spec: {report.errors[0].message}"
             raise ConformanceError(msg + suffix)
     cases = [c for c in load_suite().cases if select is None or select in c.name]
+    ours = kernel is None or kernel in {kernel_bytes(v) for v in kernel_variants()}
+    skip = "a rule of this kernel beyond the reference, skipped on another kernel"
     with echo_server() as base:
-        results = tuple(run_case(c, kernel=kernel, http_base=base, runtime=runtime) for c in cases)
+        results = tuple(
+            CaseResult(c.name, passed=False, detail=skip, skipped=True)
+            if c.beyond_reference and not ours
+            else run_case(c, kernel=kernel, http_base=base, runtime=runtime)
+            for c in cases
+        )
     return ConformanceReport(kernel_name, results, runtime or default_runtime())
