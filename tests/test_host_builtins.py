@@ -88,6 +88,32 @@ def test_var_store_limit(kernel):
     plugin.call("big", b"x" * 48)  # 100 + 99 = 199: fits, and the plugin still works
 
 
+def test_replacing_a_var_frees_its_old_size(kernel):
+    manifest = {"wasm": [{"data": plugin_wasm("vars")}], "memory": {"max_var_bytes": 200}}
+    plugin = Plugin(manifest, kernel=kernel)
+    for size in (49, 10, 49, 10, 49):  # 100, then 100 + 61, then 61 + 100, ...: all fit
+        plugin.call("big", b"x" * size)
+
+
+def test_var_set_never_walks_the_store(kernel):
+    """The store's size is kept as vars change: a set costs O(1), not a sum over every var."""
+
+    class NoWalk(dict[str, bytes]):
+        def items(self):
+            raise AssertionError("var_set walked the store")
+
+        values = items
+        __iter__ = items
+
+    plugin = Plugin(plugin_wasm("vars"), kernel=kernel)
+    plugin.call("count")
+    env = plugin._session.env
+    env.vars = NoWalk(env.vars)
+    assert [plugin.call("count") for _ in range(3)] == [b"2", b"3", b"4"]
+    plugin.call("forget")
+    assert env.var_bytes == 0
+
+
 def test_a_var_store_of_exactly_max_var_bytes_fits(kernel):
     manifest = {"wasm": [{"data": plugin_wasm("vars")}], "memory": {"max_var_bytes": 200}}
     plugin = Plugin(manifest, kernel=kernel)

@@ -155,3 +155,23 @@ def test_user_function_may_shadow_a_builtin(kernel):
 
     plugin = Plugin(plugin_wasm("config"), kernel=kernel, functions=[config_get])
     assert plugin.call("get_config", "key") == b"shadowed key"
+
+
+def test_a_host_function_without_a_result_works(restore_host_fn_registry):
+    calls = []
+
+    @host_fn(name="record")
+    def record(text: str) -> None:
+        calls.append(text)
+
+    wat = b"""(module
+      (import "extism:host/user" "record" (func $record (param i64)))
+      (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+      (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+      (func (export "run") (result i32) (local $h i64)
+        (local.set $h (call $alloc (i64.const 1)))
+        (call $store_u8 (local.get $h) (i32.const 104))
+        (call $record (local.get $h))
+        (i32.const 0)))"""
+    assert Plugin(wat, functions=[record]).call("run") == b""
+    assert calls == ["h"]

@@ -64,6 +64,7 @@ class HostEnv:
     settings: HostSettings
     deadline: float | None = None  # time.monotonic() at which the current call times out
     vars: dict[str, bytes] = field(default_factory=dict)
+    var_bytes: int = 0  # the store's size as counted against max_var_bytes: kept, never re-summed
     http_status: int = 0
     http_headers: dict[str, str] = field(default_factory=dict)
 
@@ -108,22 +109,30 @@ def var_set(env: HostEnv, key: int, value: int) -> None:
         raise HostFunctionError(msg)
     name = _key(env, key, "var key")
     if not value:
-        env.vars.pop(name, None)
+        old = env.vars.pop(name, None)
+        if old is not None:
+            env.var_bytes -= _var_size(name, old)
         env.kernel.free(key)
         return
     data = env.kernel.read_block(value)
     if not data:
         msg = f"invalid handle offset for var value: {value}"
         raise HostFunctionError(msg)
-    size = VAR_ENTRY_OVERHEAD + len(name) + len(data)
-    size += sum(VAR_ENTRY_OVERHEAD + len(k) + len(v) for k, v in env.vars.items())
+    size = _var_size(name, data) + env.var_bytes  # the replaced entry counts, as in Rust
     limit = env.settings.max_var_bytes
     if size > limit:
         msg = f"variable store is full: {size} bytes is over `max_var_bytes` {limit}"
         raise HostFunctionError(msg)
+    old = env.vars.get(name)
+    env.var_bytes = size - (0 if old is None else _var_size(name, old))
     env.vars[name] = data
     env.kernel.free(value)
     env.kernel.free(key)
+
+
+def _var_size(name: str, data: bytes) -> int:
+    """What one var counts against `max_var_bytes`, as the Rust runtime counts it."""
+    return VAR_ENTRY_OVERHEAD + len(name) + len(data)
 
 
 def host_allowed(host: str, allowed: tuple[str, ...] | None) -> bool:

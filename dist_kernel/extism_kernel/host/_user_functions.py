@@ -140,6 +140,8 @@ class HostFunction:
             else:
                 py_args.append(kind(arg))  # type: ignore[operator]
         value = self.func(*py_args, *self.user_data)
+        if not self.result_kinds:  # `-> None`: a function with no wasm result
+            return None
         values = value if len(self.result_kinds) > 1 else (value,)
         return _pack(
             [_to_wasm(plugin, k, v) for k, v in zip(self.result_kinds, values, strict=True)]
