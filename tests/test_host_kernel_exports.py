@@ -10,6 +10,7 @@ from extism_kernel import AbiMismatchError, check_kernel, load_abi
 from extism_kernel._runtimes import new_runtime
 from extism_kernel.host import PluginError
 from extism_kernel.host._kernel_exports import KernelExports
+from extism_kernel.host._runtime_types import StoreLimits
 
 from tests.host_plugins import KERNELS
 
@@ -30,7 +31,9 @@ def kernel(
 ) -> KernelExports:
     wasm = kernel_wasm if request.param == "ours" else official_kernel_wasm
     runtime = new_runtime(host_runtime)
-    return KernelExports(runtime.new_store(runtime.compile(wasm, "kernel"), memory_cap=None).kernel)
+    return KernelExports(
+        runtime.new_store(runtime.compile(wasm, "kernel"), limits=StoreLimits()).kernel
+    )
 
 
 def test_methods_are_the_spec_exports():
@@ -113,7 +116,7 @@ def test_kernel_missing_an_export_fails_at_link_time(host_runtime):
                        (func (export "alloc") (param i32) (result i64) (i64.const 0)))"""
     runtime = new_runtime(host_runtime)
     store = runtime.new_store(
-        runtime.compile(bytes(wasmtime.wat2wasm(wat)), "kernel"), memory_cap=None
+        runtime.compile(bytes(wasmtime.wat2wasm(wat)), "kernel"), limits=StoreLimits()
     )
     with pytest.raises(AbiMismatchError) as info:
         KernelExports(store.kernel)

@@ -7,7 +7,13 @@ import time
 
 import extism
 import pytest
-from extism_kernel.host import Plugin, PluginError, UnsupportedFeatureError, host_fn
+from extism_kernel.host import (
+    ManifestError,
+    Plugin,
+    PluginError,
+    UnsupportedFeatureError,
+    host_fn,
+)
 
 from tests.host_plugins import plugin_wasm
 
@@ -98,8 +104,9 @@ def test_cancel_handle_from_another_thread(kernel):
     assert plugin.call("ok", b"after cancel") == b"after cancel"
 
 
-def test_max_pages_caps_plugin_memory(kernel):
-    plugin = Plugin(manifest("hog", memory={"max_pages": 20}), kernel=kernel)
+def test_max_pages_caps_plugin_memory(kernel_wasm):
+    """Two memories (the kernel's, the plugin's) share 40 pages: 20 each."""
+    plugin = Plugin(manifest("hog", memory={"max_pages": 40}), kernel=kernel_wasm)
     with pytest.raises(PluginError) as info:
         plugin.call("grow")
     assert info.value.message == "out of memory after 19"  # 1 initial page + 19
@@ -107,30 +114,73 @@ def test_max_pages_caps_plugin_memory(kernel):
 
 
 def test_max_pages_caps_kernel_memory(kernel):
-    plugin = Plugin(manifest("hog", memory={"max_pages": 20}), kernel=kernel)
+    plugin = Plugin(manifest("hog", memory={"max_pages": 40}), kernel=kernel)
     with pytest.raises(PluginError, match=r"^out of memory after \d+$"):
         plugin.call("kernel")
     assert plugin.call("ok", b"fine") == b"fine"
 
 
-def test_a_declared_minimum_above_max_pages_still_loads(kernel):
-    """A plugin declaring 17 pages (common for Rust plugins) under `max_pages: 4` runs: the cap
-    never falls below a declared minimum, or the module could not be instantiated at all."""
+def test_max_pages_is_a_total_for_all_memories(kernel_wasm):
+    """Four modules each growing their own memory, and the kernel's: together within max_pages."""
+    grower = (
+        '(module (memory (export "memory") 1) (func (export "grow") (result i32)'
+        " (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))"
+        " (memory.size)))"
+    )
+    main = (
+        '(module (import "a" "grow" (func $a (result i32)))'
+        ' (import "b" "grow" (func $b (result i32)))'
+        ' (import "c" "grow" (func $c (result i32))) (memory (export "memory") 1)'
+        ' (func (export "run") (result i32)'
+        " (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))"
+        " (i32.add (i32.add (call $a) (call $b)) (i32.add (call $c) (memory.size)))))"
+    )
+    wasm = [{"data": grower.encode(), "name": n} for n in "abc"] + [{"data": main.encode()}]
+    plugin = Plugin({"wasm": wasm, "memory": {"max_pages": 50}}, kernel=kernel_wasm)
+    with pytest.raises(PluginError) as info:
+        plugin.call("run")
+    assert info.value.code == 40  # five memories of 10 pages; four grew to the full share
+
+
+def test_a_declared_minimum_cannot_raise_the_limit(kernel_wasm):
+    """A plugin declaring 4,000 pages under `max_pages: 4` is refused: its memory would pass the
+    total, and it must not lift the kernel's cap either."""
+    wat = '(module (memory (export "memory") 4000) (func (export "run") (result i32) i32.const 0))'
+    with pytest.raises(ManifestError, match=r"`main` declares 4000 pages"):
+        Plugin({"wasm": [{"data": wat.encode()}], "memory": {"max_pages": 4}}, kernel=kernel_wasm)
+
+
+def test_tables_are_limited(kernel_wasm):
+    wat = (
+        '(module (table $t 1 funcref) (func (export "run") (result i32)'
+        " (table.grow $t (ref.null func) (i32.const 100000000))))"
+    )
+    plugin = Plugin({"wasm": [{"data": wat.encode()}]}, kernel=kernel_wasm)
+    with pytest.raises(PluginError) as info:
+        plugin.call("run")
+    assert info.value.code == -1  # table.grow refused: the plugin returns its -1
+
+
+def test_a_rust_sized_plugin_loads_when_its_share_holds_its_minimum(kernel_wasm):
+    """17 pages (a common Rust plugin) under `max_pages: 40`: two memories of 20 pages each."""
     wat = '(module (memory (export "memory") 17) (func (export "run") (result i32) i32.const 0))'
-    plugin = Plugin({"wasm": [{"data": wat.encode()}], "memory": {"max_pages": 4}}, kernel=kernel)
-    assert plugin.call("run") == b""
+    source = {"wasm": [{"data": wat.encode()}], "memory": {"max_pages": 40}}
+    assert Plugin(source, kernel=kernel_wasm).call("run") == b""
+    source["memory"] = {"max_pages": 20}  # 10 pages each: the minimum does not fit
+    with pytest.raises(ManifestError, match=r"shared by 2 memories, 10 pages each, but `main`"):
+        Plugin(source, kernel=kernel_wasm)
 
 
-def test_a_declared_minimum_of_an_imported_memory_counts_too(kernel):
+def test_an_imported_memory_is_not_counted_twice(kernel_wasm):
     lib = '(module (memory (export "mem") 17))'
     main = (
         '(module (import "lib" "mem" (memory 17)) (func (export "run") (result i32) i32.const 0))'
     )
     manifest = {
         "wasm": [{"data": lib.encode(), "name": "lib"}, {"data": main.encode(), "name": "main"}],
-        "memory": {"max_pages": 4},
+        "memory": {"max_pages": 40},  # the kernel's and lib's: 20 pages each
     }
-    assert Plugin(manifest, kernel=kernel).call("run") == b""
+    assert Plugin(manifest, kernel=kernel_wasm).call("run") == b""
 
 
 def test_vars_are_forgotten_when_start_rebuilds_the_instance(kernel):
@@ -141,7 +191,7 @@ def test_vars_are_forgotten_when_start_rebuilds_the_instance(kernel):
 
 
 def test_input_over_max_pages_is_oom(kernel):
-    plugin = Plugin(manifest("echo", memory={"max_pages": 20}), kernel=kernel)
+    plugin = Plugin(manifest("echo", memory={"max_pages": 40}), kernel=kernel)
     with pytest.raises(PluginError) as info:
         plugin.call("echo", b"x" * (2 * 1024 * 1024))
     assert (info.value.message, info.value.kind) == ("oom", "oom")

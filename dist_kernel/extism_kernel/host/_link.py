@@ -16,6 +16,7 @@ from extism_kernel._abi import AbiSpec, FuncSig, ValType
 from extism_kernel._abi_match import WASI_MODULES, match_kernel_import, sig_matches
 from extism_kernel._errors import LinkError
 from extism_kernel._wasm import ExternDesc, ModuleDesc
+from extism_kernel.host._limits import memory_minimums
 
 
 def providers(
@@ -111,14 +112,6 @@ def link_order(modules: Mapping[str, ModuleDesc], main: str) -> list[str]:
     return order
 
 
-def memory_minimum(descs: Iterable[ModuleDesc]) -> int:
-    """The largest declared minimum (in pages) of any memory imported or exported by `descs`."""
-    mins = [0]
-    for desc in descs:
-        mins += [e.min_pages or 0 for e in (*desc.imports, *desc.exports) if e.kind == "memory"]
-    return max(mins)
-
-
 @dataclass(frozen=True)
 class LinkPlan:
     """Everything decided once per plugin: what to instantiate, in which order, and with what.
@@ -130,7 +123,7 @@ class LinkPlan:
     order: tuple[str, ...]  # the non-main modules, each after the modules it imports
     imports: frozenset[tuple[str, str]]  # every (module, name) the modules import
     main_exports: Mapping[str, ExternDesc]
-    memory_minimum: int  # pages: the largest declared minimum of any memory
+    memory_minimums: Mapping[str, int]  # each memory's owner ("" the kernel) -> minimum pages
     wasi: bool
     allowed_paths: Mapping[str, str] | None
 
@@ -160,7 +153,7 @@ def plan_link(  # noqa: PLR0913
         order=tuple(link_order(descs, main)),
         imports=frozenset((i.module or "", i.name) for d in descs.values() for i in d.imports),
         main_exports={e.name: e for e in descs[main].exports},
-        memory_minimum=memory_minimum([*descs.values(), kernel]),
+        memory_minimums=memory_minimums(descs, kernel),
         wasi=wasi,
         allowed_paths=allowed_paths,
     )

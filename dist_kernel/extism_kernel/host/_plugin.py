@@ -20,10 +20,11 @@ from extism_kernel._errors import ExtismKernelError, PluginError
 from extism_kernel._kernel import kernel_bytes
 from extism_kernel._runtimes import new_runtime
 from extism_kernel.host._host_functions import HostSettings
+from extism_kernel.host._limits import store_limits
 from extism_kernel.host._link import plan_link
 from extism_kernel.host._manifest import MAIN_MODULE, load_manifest
 from extism_kernel.host._runtime_types import Feature, require
-from extism_kernel.host._session import HOST_RC, PAGE, TRAP_RC, Session
+from extism_kernel.host._session import HOST_RC, TRAP_RC, Session
 from extism_kernel.host._user_functions import HOST_FN_REGISTRY, HostFunction
 
 COMMAND_START = "_start"  # after a call to it, Extism rebuilds the store
@@ -96,6 +97,7 @@ class Plugin:
             logger=logger or logging.getLogger("extism_kernel.plugin"),
         )
         self._spec = spec
+        self._limits = store_limits(manifest.memory.max_pages, self._plan.memory_minimums)
         timeout_ms = manifest.timeout_ms
         self._timeout_s = None if timeout_ms is None else timeout_ms / 1000
         self._lock = threading.Lock()
@@ -108,14 +110,14 @@ class Plugin:
 
     def _new_session(self) -> Session:
         """A fresh instance with everything linked (at creation, and after a call to `_start`)."""
-        max_pages = self._manifest.memory.max_pages
-        cap = None
-        if max_pages is not None:
-            # per memory, never below a declared minimum: see docs/host.md, "approximations"
-            cap = max(max_pages, self._plan.memory_minimum) * PAGE
         self._exports: dict[str, Callable[[], int]] = {}
         return Session(
-            self._runtime, self._spec, self._plan, self._settings, self._functions, memory_cap=cap
+            self._runtime,
+            self._spec,
+            self._plan,
+            self._settings,
+            self._functions,
+            limits=self._limits,
         )
 
     # the public API ---------------------------------------------------------------------------

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from extism_kernel._abi import FuncSig
     from extism_kernel._wasm import ExternDesc, ModuleDesc
-    from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, WasmCall
+    from extism_kernel.host._runtime_types import (
+        Fault,
+        Feature,
+        HostCallback,
+        StoreLimits,
+        WasmCall,
+    )
 
 
 class Instance(Protocol):
@@ -108,8 +114,12 @@ class Runtime(Protocol):
         """The imports and exports of a compiled module (`data` is its bytes, a cache key)."""
         ...
 
-    def new_store(self, kernel: object, *, memory_cap: int | None) -> Store:
-        """A new store with the compiled `kernel` instantiated; memories capped at `memory_cap`."""
+    def new_store(self, kernel: object, *, limits: StoreLimits) -> Store:
+        """A new store with the compiled `kernel` instantiated, within `limits`.
+
+        `limits.memory_bytes` caps each memory (`memory.grow` returns -1 past it); a runtime
+        that cannot count memories or table elements ignores those two.
+        """
         ...
 
     def interrupt(self) -> None:

@@ -27,7 +27,7 @@ from extism_kernel._errors import PluginError, UnsupportedFeatureError
 from extism_kernel._kernel import DEFAULT_VARIANT
 from extism_kernel._wasm import ExternDesc, ModuleDesc, error_cause
 from extism_kernel.host._manifest import WAT_PREFIXES
-from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, WasmCall
+from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, StoreLimits, WasmCall
 
 PAGE = 65536
 READ_ONLY_PREFIX = "ro:"  # as in the wasmtime runtime: an allowed path mounted read-only
@@ -383,10 +383,14 @@ class PywasmRuntime:
         assert isinstance(module, _Compiled)
         return module.module_desc
 
-    def new_store(self, kernel: object, *, memory_cap: int | None) -> _Store:
-        """A pywasm Runtime with the kernel instantiated; memories capped at `memory_cap` bytes."""
+    def new_store(self, kernel: object, *, limits: StoreLimits) -> _Store:
+        """A pywasm Runtime with the kernel instantiated; each memory capped.
+
+        pywasm counts neither memories nor table elements: those two limits are not applied.
+        """
         assert isinstance(kernel, _Compiled)
-        return _Store(kernel, None if memory_cap is None else memory_cap // PAGE)
+        cap = limits.memory_bytes
+        return _Store(kernel, None if cap is None else cap // PAGE)
 
     def interrupt(self) -> None:
         """Never reached: `Plugin` refuses timeouts and cancel handles on this runtime."""

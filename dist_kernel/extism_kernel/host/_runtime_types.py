@@ -45,6 +45,15 @@ class Fault:
     code: int = 0
 
 
+@dataclass(frozen=True)
+class StoreLimits:
+    """Limits of one store: each memory's size, how many memories, each table's elements."""
+
+    memory_bytes: int | None = None
+    memories: int | None = None
+    table_elements: int | None = None
+
+
 class HasFeatures(Protocol):
     """What `require` needs of a runtime: its name and its features."""
 

@@ -27,7 +27,7 @@ from extism_kernel._wasm import (
     error_cause,
 )
 from extism_kernel.host._manifest import WAT_PREFIXES
-from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, WasmCall
+from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, StoreLimits, WasmCall
 from extism_kernel.host._wasmtime_raw import (
     HOST_ERROR,
     RawMemory,
@@ -139,12 +139,15 @@ class _Store:
     """One wasmtime Store and its Linker."""
 
     def __init__(
-        self, runtime: WasmtimeRuntime, kernel: wasmtime.Module, memory_cap: int | None
+        self, runtime: WasmtimeRuntime, kernel: wasmtime.Module, limits: StoreLimits
     ) -> None:
         store = wasmtime.Store(runtime.engine)
         store.set_epoch_deadline(FAR_DEADLINE)
-        if memory_cap is not None:
-            store.set_limits(memory_size=memory_cap)
+        store.set_limits(
+            memory_size=-1 if limits.memory_bytes is None else limits.memory_bytes,
+            memories=-1 if limits.memories is None else limits.memories,
+            table_elements=-1 if limits.table_elements is None else limits.table_elements,
+        )
         # [context of the moment, pending host exception]: see _wasmtime_raw
         self._cell: list[Any] = [store._context(), None]  # noqa: SLF001
         linker = wasmtime.Linker(runtime.engine)
@@ -235,6 +238,7 @@ class WasmtimeRuntime:
     def __init__(self) -> None:
         config = wasmtime.Config()
         config.epoch_interruption = True
+        config.wasm_multi_memory = False  # one memory a module: `max_pages` counts memories
         self.engine = wasmtime.Engine(config)
         self._described: dict[int, ModuleDesc] = {}  # id of a module of this runtime -> desc
         self.func_types: dict[FuncSig, wasmtime.FuncType] = {}
@@ -278,10 +282,10 @@ class WasmtimeRuntime:
         """
         return self._described.get(id(module))
 
-    def new_store(self, kernel: object, *, memory_cap: int | None) -> _Store:
-        """A Store with the kernel instantiated; each memory capped at `memory_cap` bytes."""
+    def new_store(self, kernel: object, *, limits: StoreLimits) -> _Store:
+        """A Store with the kernel instantiated, within `limits`."""
         assert isinstance(kernel, wasmtime.Module)
-        return _Store(self, kernel, memory_cap)
+        return _Store(self, kernel, limits)
 
     def interrupt(self) -> None:
         """Make the running wasm of this engine trap at its next epoch check."""

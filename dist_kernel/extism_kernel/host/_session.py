@@ -22,7 +22,7 @@ from extism_kernel.host._kernel_exports import KernelExports
 from extism_kernel.host._link import LinkPlan
 from extism_kernel.host._manifest import MAIN_MODULE
 from extism_kernel.host._runtime_api import Instance, Runtime, Store
-from extism_kernel.host._runtime_types import Feature, WasmCall, require
+from extism_kernel.host._runtime_types import Feature, StoreLimits, WasmCall, require
 from extism_kernel.host._user_functions import CurrentPlugin, HostFunction
 
 PAGE = 65536
@@ -75,16 +75,16 @@ class Session:
         settings: HostSettings,
         functions: Sequence[HostFunction],
         *,
-        memory_cap: int | None,
+        limits: StoreLimits,
     ) -> None:
         """Open a store with the kernel and link what the plan's modules import (only that)."""
-        if memory_cap is not None:
+        if limits.memory_bytes is not None:
             require(runtime, Feature.MEMORY_LIMIT)
         if plan.wasi:
             require(runtime, Feature.WASI)
         self.runtime = runtime
         self._compiled = plan.compiled
-        store = runtime.new_store(plan.compiled[""], memory_cap=memory_cap)
+        store = runtime.new_store(plan.compiled[""], limits=limits)
         self.kernel = kernel = KernelExports(store.kernel, spec)
         self.env = HostEnv(kernel, settings)
         _link_spec(store, spec, self.env, plan.imports)
