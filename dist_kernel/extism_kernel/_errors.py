@@ -45,6 +45,10 @@ class ManifestError(ExtismKernelError):
     """An Extism manifest (or plugin source) that cannot be loaded: the message names the key."""
 
 
+class UnreadablePluginError(ManifestError, UnreadableInputError):
+    """A plugin or module file that does not exist or cannot be read."""
+
+
 class LinkError(ExtismKernelError):
     """A plugin import that nobody provides, or provides with another type."""
 

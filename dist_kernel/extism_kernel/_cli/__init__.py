@@ -12,7 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from extism_kernel._cli import abi_diff, call, check_kernel, check_plugin, conformance, info
-from extism_kernel._errors import ExtismKernelError, InvalidWasmError, UnreadableInputError
+from extism_kernel._errors import (
+    AbiMismatchError,
+    ExtismKernelError,
+    InvalidWasmError,
+    UnreadableInputError,
+)
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -50,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         fail(f"`{exc.filename}`: {exc.strerror}" if exc.filename else str(exc))
         return EXIT_BAD_INPUT
+    except AbiMismatchError as exc:  # every problem, one a line
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
     except ExtismKernelError as exc:
         fail(str(exc))
+        return EXIT_PROBLEMS
+    except Exception as exc:  # noqa: BLE001  # never a traceback: say what it was, in one line
+        fail(f"unexpected {type(exc).__name__}: {exc}")
         return EXIT_PROBLEMS

@@ -7,7 +7,6 @@ allowed hosts, timeout and memory limit. Plugin errors are one line on stderr wi
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -49,7 +48,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="allow HTTP requests to HOST, a glob (repeatable)",
     )
     parser.add_argument("--timeout-ms", type=int, help="stop the call after this many ms")
-    parser.add_argument("--max-pages", type=int, help="cap each memory at this many 64 KiB pages")
+    parser.add_argument(
+        "--max-pages",
+        type=int,
+        help="64 KiB pages for every memory of the plugin together, the kernel's included",
+    )
     parser.add_argument("--kernel", type=Path, help="run on this kernel .wasm instead of ours")
     parser.add_argument(
         "--runtime",
@@ -92,15 +95,9 @@ def run(args: argparse.Namespace) -> int:
         data = sys.stdin.buffer.read()
     else:
         data = args.input_file.read_bytes()
-    manifest = load_manifest(args.plugin)
-    changes: dict[str, object] = {}
-    if args.allow_host:
-        changes["allowed_hosts"] = (*(manifest.allowed_hosts or ()), *args.allow_host)
-    if args.timeout_ms is not None:
-        changes["timeout_ms"] = args.timeout_ms
-    if args.max_pages is not None:
-        changes["memory"] = dataclasses.replace(manifest.memory, max_pages=args.max_pages)
-    manifest = dataclasses.replace(manifest, **changes)  # type: ignore[arg-type]
+    manifest = load_manifest(args.plugin).with_limits(
+        timeout_ms=args.timeout_ms, max_pages=args.max_pages, allowed_hosts=tuple(args.allow_host)
+    )
     kernel = args.kernel.read_bytes() if args.kernel else None
     logger, handler = _logger(args.log_level)
     try:

@@ -13,13 +13,14 @@ import binascii
 import hashlib
 import json
 import os
+import threading
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from extism_kernel._errors import ManifestError
+from extism_kernel._errors import ManifestError, UnreadablePluginError
 from extism_kernel.host._http import FetchError, fetch
 
 MAIN_MODULE = "main"
@@ -29,6 +30,9 @@ WASM_MAGIC = b"\0asm"
 WAT_PREFIXES = (b"(module", b";;", b"(;")
 URL_TIMEOUT_S = 30.0  # one deadline for a whole `url` download: connect, headers, body
 MAX_MODULE_BYTES = 256 * 1024 * 1024  # the largest module a `url` may download
+MAX_PAGES = 65536  # a 32-bit memory's 4 GiB
+MAX_TIMEOUT_MS = int(threading.TIMEOUT_MAX * 1000)  # the longest wait Python's timers allow
+READ_ONLY_PREFIX = "ro:"
 
 _TOP_KEYS = {"wasm", "memory", "config", "allowed_hosts", "allowed_paths", "timeout_ms"}
 _WASM_KEYS = {"path", "data", "url", "headers", "method", "name", "hash"}
@@ -87,20 +91,27 @@ class Manifest:
         memory = _typed(data, "memory", dict, "manifest") or {}
         _reject_unknown(memory, _MEMORY_KEYS, "manifest: memory")
         limits = MemoryLimits(
-            max_pages=_typed(memory, "max_pages", int, "manifest: memory"),
+            max_pages=_at_most(memory, "max_pages", MAX_PAGES, "manifest: memory"),
             max_http_response_bytes=_typed(
                 memory, "max_http_response_bytes", int, "manifest: memory"
             ),
             max_var_bytes=_typed(memory, "max_var_bytes", int, "manifest: memory"),
         )
         hosts = _typed(data, "allowed_hosts", list, "manifest")
+        if hosts is not None and not all(isinstance(h, str) for h in hosts):
+            bad = next(h for h in hosts if not isinstance(h, str))
+            msg = f"manifest: `allowed_hosts` lists host names (strings) but found {bad!r}"
+            raise ManifestError(msg)
+        paths = _optional_str_map(data, "allowed_paths")
+        for host in paths or {}:
+            _check_directory(host)
         return cls(
             wasm=tuple(_wasm_source(e, f"manifest: wasm[{i}]") for i, e in enumerate(entries)),
             config=_str_map(_typed(data, "config", dict, "manifest") or {}, "config"),
-            allowed_hosts=None if hosts is None else tuple(str(h) for h in hosts),
-            allowed_paths=_optional_str_map(data, "allowed_paths"),
+            allowed_hosts=None if hosts is None else tuple(hosts),
+            allowed_paths=paths,
             memory=limits,
-            timeout_ms=_typed(data, "timeout_ms", int, "manifest"),
+            timeout_ms=_at_most(data, "timeout_ms", MAX_TIMEOUT_MS, "manifest"),
         )
 
     @classmethod
@@ -123,6 +134,27 @@ class Manifest:
         merged = {**self.config, **_str_map(config, "config")}
         return Manifest(
             self.wasm, merged, self.allowed_hosts, self.allowed_paths, self.memory, self.timeout_ms
+        )
+
+    def with_limits(
+        self,
+        *,
+        timeout_ms: int | None = None,
+        max_pages: int | None = None,
+        allowed_hosts: tuple[str, ...] = (),
+    ) -> Manifest:
+        """A copy with these limits set (or hosts added), checked as the manifest's keys are."""
+        timeout = _at_most({"timeout_ms": timeout_ms}, "timeout_ms", MAX_TIMEOUT_MS, "manifest")
+        pages = _at_most({"max_pages": max_pages}, "max_pages", MAX_PAGES, "manifest: memory")
+        memory = self.memory if pages is None else replace(self.memory, max_pages=pages)
+        hosts = self.allowed_hosts
+        if allowed_hosts:
+            hosts = (*(hosts or ()), *allowed_hosts)
+        return replace(
+            self,
+            timeout_ms=self.timeout_ms if timeout is None else timeout,
+            memory=memory,
+            allowed_hosts=hosts,
         )
 
     def named_modules(self) -> list[tuple[str, WasmSource]]:
@@ -159,11 +191,24 @@ def load_manifest(plugin: object) -> Manifest:
         path = Path(plugin)
         return _from_bytes(_read_path(path, "plugin"), str(path))
     if isinstance(plugin, str):
+        if _looks_like_path(plugin):
+            msg = f"plugin: cannot read `{plugin}`: no such file"
+            raise UnreadablePluginError(msg)
         return _from_bytes(plugin.encode(), "plugin")
     if isinstance(plugin, (bytes, bytearray, memoryview)):
         return _from_bytes(bytes(plugin), "plugin")
     msg = f"plugin: expected bytes, a path, a dict or a Manifest but found {type(plugin).__name__}"
     raise ManifestError(msg)
+
+
+def _looks_like_path(text: str) -> bool:
+    """A one-line str that is no manifest or WAT text: meant as a path to a plugin."""
+    head = text.lstrip()
+    return (
+        "\n" not in text
+        and not head.startswith(("{", "(", ";;"))
+        and (text.endswith((".wasm", ".wat", ".json")) or os.sep in text)
+    )
 
 
 def _is_file(text: str) -> bool:
@@ -185,7 +230,7 @@ def _read_path(path: Path, where: str) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         msg = f"{where}: cannot read wasm file `{path}`: {exc.strerror or exc}"
-        raise ManifestError(msg) from None
+        raise UnreadablePluginError(msg) from None
 
 
 def _wasm_source(entry: object, where: str) -> WasmSource:
@@ -263,6 +308,25 @@ def _typed(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:  # 
         msg = f"{where}: `{key}` must not be negative but found {value}"
         raise ManifestError(msg)
     return value
+
+
+def _at_most(obj: Mapping[str, Any], key: str, limit: int, where: str) -> int | None:
+    value: int | None = _typed(obj, key, int, where)
+    if value is not None and value > limit:
+        msg = f"{where}: `{key}` must be at most {limit} but found {value}"
+        raise ManifestError(msg)
+    return value
+
+
+def _check_directory(host: str) -> None:
+    path = host.removeprefix(READ_ONLY_PREFIX)
+    try:
+        is_dir = Path(path).is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if not is_dir:
+        msg = f"manifest: `allowed_paths`: `{path}` is not a directory on this host"
+        raise ManifestError(msg)
 
 
 def _str_map(obj: Mapping[str, Any], where: str) -> dict[str, str]:

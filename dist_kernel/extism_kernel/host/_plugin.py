@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable
 
 from extism_kernel._abi import load_abi
-from extism_kernel._errors import ExtismKernelError, PluginError
+from extism_kernel._abi_match import kernel_problems
+from extism_kernel._errors import AbiMismatchError, ExtismKernelError, PluginError
 from extism_kernel._kernel import kernel_bytes
 from extism_kernel._runtimes import new_runtime
 from extism_kernel.host._host_functions import HostSettings
@@ -77,11 +78,19 @@ class Plugin:
         descs = {n: rt.describe(compiled[n], s.data) for n, s in named}
         kernel = kernel or kernel_bytes(rt.kernel_variant)
         compiled[""] = rt.compile(kernel, "kernel")
+        kernel_desc = rt.describe(compiled[""], kernel)
+        errors = [
+            p.message
+            for p in kernel_problems(kernel_desc, spec, strict=False)
+            if p.severity == "error"
+        ]
+        if errors:  # before anything is instantiated: a plugin given as the kernel, say
+            raise AbiMismatchError("kernel", errors)
         self._plan = plan_link(
             spec,
             compiled,
             descs,
-            rt.describe(compiled[""], kernel),
+            kernel_desc,
             [(f.namespace, f.name, f.params, f.results) for f in self._functions],
             main=MAIN_MODULE,
             wasi=wasi,

@@ -26,11 +26,10 @@ from extism_kernel._abi import FuncSig, ValType, load_abi
 from extism_kernel._errors import PluginError, UnsupportedFeatureError
 from extism_kernel._kernel import DEFAULT_VARIANT
 from extism_kernel._wasm import ExternDesc, ModuleDesc, error_cause
-from extism_kernel.host._manifest import WAT_PREFIXES
+from extism_kernel.host._manifest import READ_ONLY_PREFIX, WAT_PREFIXES
 from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, StoreLimits, WasmCall
 
 PAGE = 65536
-READ_ONLY_PREFIX = "ro:"  # as in the wasmtime runtime: an allowed path mounted read-only
 WASI_OUTPUT_ENV = "EXTISM_ENABLE_WASI_OUTPUT"
 U64 = (1 << 64) - 1
 _I64_SIGN = 1 << 63

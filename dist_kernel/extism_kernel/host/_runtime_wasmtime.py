@@ -26,7 +26,7 @@ from extism_kernel._wasm import (
     describe_extern,
     error_cause,
 )
-from extism_kernel.host._manifest import WAT_PREFIXES
+from extism_kernel.host._manifest import READ_ONLY_PREFIX, WAT_PREFIXES
 from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, StoreLimits, WasmCall
 from extism_kernel.host._wasmtime_raw import (
     HOST_ERROR,
@@ -37,7 +37,6 @@ from extism_kernel.host._wasmtime_raw import (
 )
 
 FAR_DEADLINE = 1 << 62  # epoch ticks: "never" outside calls
-READ_ONLY_PREFIX = "ro:"
 WASI_OUTPUT_ENV = "EXTISM_ENABLE_WASI_OUTPUT"
 _MAX_RAW_PARAMS = 2  # bind_raw's widest specialisation
 _CACHE_MAX = 64
