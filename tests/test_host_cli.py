@@ -127,7 +127,7 @@ def test_manifest_file_and_allow_host(tmp_path, capsysbinary):
 
 def test_missing_plugin_file(tmp_path, capsysbinary):
     missing = tmp_path / "nope.wasm"
-    assert main(["call", str(missing), "f"]) == 1
+    assert main(["call", str(missing), "f"]) == 2  # unreadable input (the README's exit codes)
     err = capsysbinary.readouterr().err
     assert (
         err
