@@ -24,6 +24,11 @@ class ValType(enum.Enum):
     F32 = "f32"
     F64 = "f64"
     EXTERNREF = "externref"
+    V128 = "v128"
+    FUNC_REF = "funcref"
+    # the official Python SDK's spellings (aliases): a pointer is an i64 handle
+    PTR = "i64"  # noqa: PIE796  # an alias on purpose
+    EXTERN_REF = "externref"  # noqa: PIE796
 
 
 @dataclass(frozen=True)

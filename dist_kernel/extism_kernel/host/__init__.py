@@ -6,12 +6,14 @@
 
 Needs the `host` extra (`pip install 'extism-kernel[host]'`, which brings wasmtime), or the
 `pywasm` extra for `Plugin(..., runtime="pywasm")`, the pure-Python runtime (docs/runtimes.md).
-The API follows the official `extism` Python SDK (Plugin, host_fn, CurrentPlugin, Manifest),
-plus a `kernel=` keyword to run on any kernel bytes; see docs/host.md.
+The API is the official `extism` Python SDK's (everything in its `__all__`: code written for it
+runs after `import extism_kernel.host as extism`), plus `kernel=` to run on any kernel bytes,
+`runtime=` and `Manifest`; see docs/host.md.
 """
 
 from __future__ import annotations
 
+from extism_kernel._abi import ValType
 from extism_kernel._errors import (
     LinkError,
     ManifestError,
@@ -21,21 +23,49 @@ from extism_kernel._errors import (
 )
 from extism_kernel.host._manifest import Manifest, MemoryLimits, WasmSource
 from extism_kernel.host._plugin import CancelHandle, Plugin
-from extism_kernel.host._user_functions import CurrentPlugin, HostFunction, Val, host_fn
+from extism_kernel.host._sdk import (
+    CustomLogger,
+    Error,
+    Function,
+    extism_version,
+    set_log_custom,
+    set_log_file,
+)
+from extism_kernel.host._user_functions import (
+    Codec,
+    CurrentPlugin,
+    HostFunction,
+    Json,
+    Memory,
+    Pickle,
+    Val,
+    host_fn,
+)
 
 __all__ = [
     "CancelHandle",
+    "Codec",
     "CurrentPlugin",
+    "CustomLogger",
+    "Error",
+    "Function",
     "HostFunction",
+    "Json",
     "LinkError",
     "Manifest",
     "ManifestError",
+    "Memory",
     "MemoryLimits",
+    "Pickle",
     "Plugin",
     "PluginError",
     "UnknownRuntimeError",
     "UnsupportedFeatureError",
     "Val",
+    "ValType",
     "WasmSource",
+    "extism_version",
     "host_fn",
+    "set_log_custom",
+    "set_log_file",
 ]

@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from extism_kernel._errors import HostFunctionError
 from extism_kernel._runtimes import LOG_LEVEL_OFF, LOG_LEVELS, TRACE
@@ -36,6 +36,8 @@ class Kernel(Protocol):
     def length(self, handle: int) -> int: ...
     def read_block(self, handle: int) -> bytes: ...
     def new_block(self, data: bytes) -> int: ...
+    def read(self, offset: int, n: int) -> bytes: ...
+    def write(self, offset: int, data: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class HostEnv:
     kernel: Kernel
     settings: HostSettings
     deadline: float | None = None  # time.monotonic() at which the current call times out
+    host_context: Any = None  # the running call's `host_context` (CurrentPlugin.host_context)
     vars: dict[str, bytes] = field(default_factory=dict)
     var_bytes: int = 0  # the store's size as counted against max_var_bytes: kept, never re-summed
     http_status: int = 0

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from extism_kernel._abi import load_abi
 from extism_kernel._abi_match import kernel_problems
@@ -57,10 +58,10 @@ class Plugin:
     def __init__(  # noqa: PLR0913
         self,
         plugin: object,
-        *,
-        wasi: bool = False,
+        wasi: bool = False,  # positional, as in the official SDK
         config: dict[str, str] | None = None,
         functions: Iterable[HostFunction] | None = None,
+        *,
         kernel: bytes | None = None,
         http_response_headers: bool = False,
         logger: logging.Logger | None = None,
@@ -148,14 +149,26 @@ class Plugin:
         """The name of the runtime this plugin runs on (`wasmtime` or `pywasm`)."""
         return self._runtime.name
 
-    def call(self, function_name: str, data: bytes | str = b"") -> bytes:
+    def call(
+        self,
+        function_name: str,
+        data: bytes | str = b"",
+        parse: Callable[[bytes], Any] | None = None,
+        host_context: Any = None,  # noqa: ANN401
+    ) -> Any:  # noqa: ANN401
         """Call the export `function_name` with `data` as input; return its output bytes.
 
+        With `parse`, return `parse(output)` instead (the official SDK's hook). `host_context`
+        is any Python object the call's host functions get from `CurrentPlugin.host_context()`.
         Raises `PluginError` when the plugin sets an error, returns non-zero, traps, times out,
-        exceeds its memory, or a host function fails; the plugin stays usable afterwards.
+        exceeds its memory, or a host function fails; the plugin stays usable afterwards, and
+        `TypeError` when `data` is neither bytes nor str.
         """
         if isinstance(data, str):
             data = data.encode()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            msg = f"`data` must be bytes or str but found {type(data).__name__}"
+            raise TypeError(msg)
         if self._closed:
             raise PluginError("plugin is closed", function=function_name)
         if self._owner == threading.get_ident():
@@ -170,12 +183,14 @@ class Plugin:
                 if self._needs_rebuild:  # a new instance, with new builtins' state (vars)
                     self._session = self._new_session()
                     self._needs_rebuild = False
+                self._session.env.host_context = host_context
                 output = self._call_sequence(function_name, bytes(data))
             finally:
+                self._session.env.host_context = None
                 self._owner = None
                 if function_name == COMMAND_START:
                     self._needs_rebuild = True  # Extism rebuilds the store after `_start`
-        return output
+        return output if parse is None else parse(output)
 
     def close(self) -> None:
         """Release the store and the instances; later calls fail."""

@@ -33,9 +33,9 @@ HASKELL_INIT, CTORS, REACTOR_INIT = "hs_init", "__wasm_call_ctors", "_initialize
 _NULLARY = FuncSig((), ())
 
 
-def _user_callback(fn: HostFunction, kernel: KernelExports) -> Callable[..., Any]:
+def _user_callback(fn: HostFunction, kernel: KernelExports, env: HostEnv) -> Callable[..., Any]:
     def invoke(*args: Any) -> Any:  # noqa: ANN401
-        return fn.invoke(CurrentPlugin(kernel), args)
+        return fn.invoke(CurrentPlugin(kernel, env=env), args)
 
     return invoke
 
@@ -94,7 +94,7 @@ class Session:
             if (fn.namespace, fn.name) not in plan.imports:
                 continue
             sig = FuncSig(tuple((f"p{i}", t) for i, t in enumerate(fn.params)), fn.results)
-            store.define_function(fn.namespace, fn.name, sig, _user_callback(fn, kernel))
+            store.define_function(fn.namespace, fn.name, sig, _user_callback(fn, kernel, self.env))
         self._order = plan.order  # instantiated with the main module: their start functions run
         self.store = store  # under the first call's timeout
         self._instance: Instance | None = None
