@@ -74,13 +74,13 @@ def conformance(job: dict[str, Any]) -> dict[str, list[Outcome]]:
     return results
 
 
-@extism.host_fn(name="to_upper")  # type: ignore[untyped-decorator]
+@extism.host_fn(name="to_upper")
 def to_upper(text: str) -> str:
     """User host function of host_fn.wasm, with types inferred by the SDK."""
     return text.upper()
 
 
-@extism.host_fn(  # type: ignore[untyped-decorator]
+@extism.host_fn(
     name="add", namespace="host", signature=([extism.ValType.I64] * 2, [extism.ValType.I64])
 )
 def add(_plugin: Any, params: list[Any], results: list[Any]) -> None:
@@ -91,9 +91,7 @@ def add(_plugin: Any, params: list[Any], results: list[Any]) -> None:
 def host_contexts(plugins: dict[str, str]) -> dict[str, list[Outcome]]:
     """`call(..., host_context=)` read back with `CurrentPlugin.host_context()`."""
 
-    @extism.host_fn(  # type: ignore[untyped-decorator]
-        name="to_upper", signature=([extism.ValType.I64], [extism.ValType.I64])
-    )
+    @extism.host_fn(name="to_upper", signature=([extism.ValType.I64], [extism.ValType.I64]))
     def with_context(plugin: Any, params: list[Any], results: list[Any]) -> None:
         context = plugin.host_context()
         text = plugin.input_string(params[0])

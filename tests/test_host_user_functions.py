@@ -73,7 +73,7 @@ def test_bytes_parameter_and_result(kernel):
 
 
 def test_matches_official_sdk(kernel):
-    @extism.host_fn(name="to_upper")  # type: ignore[untyped-decorator]
+    @extism.host_fn(name="to_upper")
     def their_upper(text: str) -> str:
         return text.upper()
 
