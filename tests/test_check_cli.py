@@ -276,3 +276,49 @@ def test_check_plugin_on_every_test_plugin() -> None:
         assert report.ok, report.render()
         # a library module of a multi-module manifest has nothing to call: a warning, not an error
         assert {p.code for p in report.warnings} <= {"legacy-plugin", "no-callable-export"}
+
+
+def test_check_plugin_says_who_provides_each_import(capsys: pytest.CaptureFixture[str]) -> None:
+    """http.wasm needs only Extism builtins (provided by every host) and kernel functions;
+    host_fn.wasm needs two user host functions; wasi.wasm needs WASI."""
+    from tests.host_plugins import plugin_wasm  # noqa: PLC0415
+
+    http = check_plugin(plugin_wasm("http"), source="http.wasm")
+    providers = {name: provider for provider, name, _ in http.imports()}
+    assert providers["extism:host/env::http_request"] == "builtin"
+    assert providers["extism:host/env::alloc"] == "kernel"
+    assert http.summary == "links with any Extism host"
+    user = check_plugin(plugin_wasm("host_fn"), source="host_fn.wasm")
+    assert user.summary == ("links with `extism:host/user::to_upper`, `host::add` provided")
+    wasi = check_plugin(plugin_wasm("wasi"), source="wasi.wasm")
+    assert wasi.summary == "links with WASI on"
+    assert {p for p, _, _ in wasi.imports()} == {"kernel", "wasi"}
+    legacy = check_plugin(plugin_wasm("legacy"), source="legacy.wasm")
+    legacy_providers = {name: p for p, name, _ in legacy.imports()}
+    assert legacy_providers["env::extism_config_get"] == "builtin"
+    assert legacy_providers["env::extism_alloc"] == "kernel"
+
+
+def test_check_plugin_takes_several_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.host_plugins import plugin_wasm  # noqa: PLC0415
+
+    paths = []
+    for name in ("http", "host_fn", "wasi"):
+        path = tmp_path / f"{name}.wasm"
+        path.write_bytes(plugin_wasm(name))
+        paths.append(str(path))
+    assert main(["check-plugin", *paths, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, report_schema())
+    assert [d["source"] for d in data] == paths
+    assert [d["summary"] for d in data] == [
+        "links with any Extism host",
+        "links with `extism:host/user::to_upper`, `host::add` provided",
+        "links with WASI on",
+    ]
+    assert main(["check-plugin", *paths]) == 0
+    text = capsys.readouterr().out
+    assert text.count("plugin `") == 3
+    assert "Extism builtins (every Extism host provides these):" in text

@@ -18,7 +18,7 @@ that `report.schema.json` describes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from extism_kernel._abi import AbiSpec, FuncSig, ValType, load_abi
 from extism_kernel._abi_match import (
@@ -36,6 +36,18 @@ WASI_INITIALIZER = "_initialize"
 CALL_SIGNATURES = (FuncSig((), (ValType.I32,)), FuncSig((), ()))
 
 
+# Who provides an import: the kernel (its exports), the host's Extism builtins (config, vars,
+# HTTP, logs), the host author (a user host function), the host's WASI, or nobody (unknown).
+Provider = Literal["kernel", "builtin", "user", "wasi", "unknown"]
+PROVIDER_TEXT = {
+    "kernel": "kernel functions (the kernel provides these)",
+    "builtin": "Extism builtins (every Extism host provides these)",
+    "user": "user host functions (the host must provide these)",
+    "wasi": "WASI (the host must enable it)",
+    "unknown": "unknown to the ABI (no host provides these)",
+}
+
+
 @dataclass(frozen=True)
 class KernelImport:
     """One import from the kernel module (or the legacy module), checked against the spec."""
@@ -48,6 +60,7 @@ class KernelImport:
     legacy: bool
     expected: str | None = None
     hint: str | None = None
+    provider: Provider = "unknown"
 
     def to_json(self) -> dict[str, Any]:
         """Return the import as a JSON object (`kernel_import` in the report schema)."""
@@ -60,6 +73,7 @@ class KernelImport:
             "legacy": self.legacy,
             "expected": self.expected,
             "hint": self.hint,
+            "provider": self.provider,
         }
 
 
@@ -112,10 +126,39 @@ class PluginReport(ProblemReport):
         """True when the plugin imports WASI, so the host must enable it (`wasi=True`)."""
         return bool(self.wasi_imports)
 
+    def imports(self) -> list[tuple[Provider, str, str]]:
+        """Every import as (provider, `module::name`, type), in the order of the sections."""
+        out: list[tuple[Provider, str, str]] = [
+            (i.provider, f"{i.module}::{i.name}", i.type) for i in self.kernel_imports
+        ]
+        out += [("user", f"{i.module}::{i.name}", i.type) for i in self.host_imports]
+        out += [("wasi", f"{i.module}::{i.name}", i.type) for i in self.wasi_imports]
+        order = list(PROVIDER_TEXT)
+        return sorted(out, key=lambda item: order.index(item[0]))
+
+    @property
+    def summary(self) -> str:
+        """One line: whether it links, and what a host needs for it to."""
+        if not self.ok:
+            n = len(self.errors)
+            return f"does not link: {n} error{'' if n == 1 else 's'} below"
+        needs = []
+        if self.needs_wasi:
+            needs.append("WASI on")
+        user = [f"`{i.module}::{i.name}`" for i in self.host_imports]
+        if user:
+            needs.append(", ".join(user) + " provided")
+        return "links with " + " and ".join(needs) if needs else "links with any Extism host"
+
     def to_json(self) -> dict[str, Any]:
         """Return the report as a JSON object (`plugin` in the report schema)."""
         return {
             **self._json_head("plugin"),
+            "summary": self.summary,
+            "imports": [
+                {"provider": provider, "import": name, "type": ty}
+                for provider, name, ty in self.imports()
+            ],
             "legacy": self.legacy,
             "needs_wasi": self.needs_wasi,
             "problems": [p.to_json() for p in self.problems],
@@ -128,18 +171,15 @@ class PluginReport(ProblemReport):
 
     def render(self) -> str:
         """Render the report as text: a summary, one section per non-empty list, the problems."""
-        lines = [f"plugin `{self.source}`: {count_summary(self.problems)}"]
-        if self.kernel_imports:
-            lines.append("kernel imports:")
-            lines += [
-                f"  {i.status:<14} {i.module}::{i.name} {i.type}" for i in self.kernel_imports
-            ]
-        if self.host_imports:
-            lines.append("host imports (the host must provide these):")
-            lines += [f"  {i.module}::{i.name} {i.type}" for i in self.host_imports]
-        if self.wasi_imports:
-            lines.append("wasi imports (the host must enable wasi):")
-            lines += [f"  {i.module}::{i.name} {i.type}" for i in self.wasi_imports]
+        lines = [f"plugin `{self.source}`: {count_summary(self.problems)}", self.summary]
+        status = {f"{i.module}::{i.name}": i.status for i in self.kernel_imports}
+        section = None
+        for provider, name, ty in self.imports():
+            if provider != section:
+                section = provider
+                lines.append(PROVIDER_TEXT[provider] + ":")
+            mark = status.get(name, "ok")
+            lines.append(f"  {name} {ty}" if mark == "ok" else f"  {mark:<14} {name} {ty}")
         if self.callable_exports:
             lines.append("callable exports:")
             lines += [f"  {e.name} {e.type}" for e in self.callable_exports]
@@ -151,8 +191,16 @@ class PluginReport(ProblemReport):
 
 
 def _kernel_entry(
-    imp: ExternDesc, match: ImportMatch, *, legacy: bool = False
+    imp: ExternDesc,
+    match: ImportMatch,
+    builtins: set[str],
+    *,
+    legacy: bool = False,
+    prefix: str = "",
 ) -> tuple[KernelImport, Problem | None]:
+    provider: Provider = "unknown"
+    if match.status in ("ok", "wrong-type"):
+        provider = "builtin" if imp.name.removeprefix(prefix) in builtins else "kernel"
     entry = KernelImport(
         imp.module or "",
         imp.name,
@@ -162,6 +210,7 @@ def _kernel_entry(
         legacy,
         match.expected,
         match.hint,
+        provider,
     )
     return entry, match.problem
 
@@ -185,17 +234,20 @@ def _classify_imports(
     wasi: list[PluginImport] = []
     problems: list[Problem] = []
     env, legacy = spec.env_imports, spec.legacy_imports
+    builtins = set(spec.host_function_names)
     extensions = {f.name for f in spec.extensions}
     legacy_extensions = {spec.legacy.prefix + name for name in extensions}
     legacy_count = 0
     for imp in imports:
         module = imp.module or ""
         if module == spec.kernel_module:
-            checked, problem = _kernel_entry(imp, match_kernel_import(imp, env, extensions))
+            match = match_kernel_import(imp, env, extensions)
+            checked, problem = _kernel_entry(imp, match, builtins)
         elif module == spec.legacy.module and imp.name.startswith(spec.legacy.prefix):
             legacy_count += 1
             match = match_kernel_import(imp, legacy, legacy_extensions, legacy=True)
-            checked, problem = _kernel_entry(imp, match, legacy=True)
+            prefix = spec.legacy.prefix
+            checked, problem = _kernel_entry(imp, match, builtins, legacy=True, prefix=prefix)
         else:
             desc = PluginImport(module, imp.name, imp.kind, imp.render_type())
             (wasi if module in WASI_MODULES else host).append(desc)

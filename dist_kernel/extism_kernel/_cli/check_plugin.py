@@ -17,21 +17,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "check-plugin",
         help="check a plugin's imports against the ABI spec and list what the host must provide",
-        description="Check each import from the kernel module (and the legacy 0.x module), list"
-        " the user host imports, the WASI imports and the callable exports. Exit 0 when the"
-        " plugin links, 1 when it has errors, 2 when it is not wasm.",
+        description="Sort every import by who provides it (the kernel, the Extism builtins, the"
+        " host author, WASI, or nobody), check those from the kernel module (and the legacy 0.x"
+        " module) against the ABI, and say in one line what a host needs. Exit 0 when every"
+        " plugin links, 1 when one has errors, 2 when a file is not wasm.",
     )
-    parser.add_argument("plugin", type=Path, help="the plugin module (.wasm)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("plugins", nargs="+", type=Path, help="plugin modules (.wasm)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON (an array of reports for several files)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the plugin and print the report; 1 when it has errors."""
-    path: Path = args.plugin
-    report = check_plugin(path.read_bytes(), source=str(path))
+    """Check each plugin and print its report; 1 when any has errors."""
+    paths: list[Path] = args.plugins
+    reports = [check_plugin(path.read_bytes(), source=str(path)) for path in paths]
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        data = [r.to_json() for r in reports]
+        print(json.dumps(data if len(data) > 1 else data[0], indent=2))
     else:
-        print(report.render(), end="")
-    return 0 if report.ok else 1
+        print("\n".join(r.render() for r in reports), end="")
+    return 0 if all(r.ok for r in reports) else 1
