@@ -7,11 +7,13 @@ allowed hosts, timeout and memory limit. Plugin errors are one line on stderr wi
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import logging
 import sys
 from pathlib import Path
 
-from extism_kernel._errors import MissingDependencyError
+from extism_kernel._errors import LinkError, MissingDependencyError, PluginError
 from extism_kernel._runtimes import LOG_LEVEL_NAMES, RUNTIMES, log_level
 
 
@@ -59,7 +61,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=RUNTIMES,
         default=None,
         help="the host's WebAssembly runtime (default: $EXTISM_KERNEL_RUNTIME or wasmtime;"
-        " pywasm: pure Python, slow, no timeouts, no WASI)",
+        " pywasm: pure Python, slow, no timeouts or cancel handles)",
+    )
+    parser.add_argument(
+        "--http-response-headers",
+        action="store_true",
+        help="let the plugin read the headers of its HTTP responses (http_headers)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (ok, output as text and base64, or the error) on stdout",
     )
     parser.add_argument(
         "--log-level",
@@ -108,10 +120,33 @@ def run(args: argparse.Namespace) -> int:
             kernel=kernel,
             logger=logger,
             runtime=args.runtime,
+            http_response_headers=args.http_response_headers,
         ) as plugin:
             output = plugin.call(args.function, data)  # a PluginError becomes one line, exit 1
+    except LinkError as exc:  # the command line's spelling of the WASI hint
+        raise LinkError(str(exc).replace("pass `wasi=True`", "pass `--wasi`")) from None
+    except PluginError as exc:
+        if not args.json:
+            raise
+        print(json.dumps(_failure_json(exc)))
+        return 1
     finally:
         logger.removeHandler(handler)
+    if args.json:
+        print(json.dumps(_output_json(output)))
+        return 0
     sys.stdout.buffer.write(output)
     sys.stdout.buffer.flush()
     return 0
+
+
+def _output_json(output: bytes) -> dict[str, object]:
+    try:
+        text: str | None = output.decode()
+    except UnicodeDecodeError:
+        text = None
+    return {"ok": True, "output": text, "output_base64": base64.b64encode(output).decode()}
+
+
+def _failure_json(exc: PluginError) -> dict[str, object]:
+    return {"ok": False, "error": exc.message, "kind": exc.kind, "code": exc.code}
