@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import http.server
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -254,3 +255,41 @@ def test_a_bad_invocation_is_one_clear_line(
 def test_the_tables_are_large_enough() -> None:
     assert len(MANIFESTS) + len(CLI) >= 60
     assert all(issubclass(e, ExtismKernelError) for _, _, e, _ in MANIFESTS)
+
+
+BLOCK_WASMTIME = """
+import sys
+class _Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name == "wasmtime" or name.startswith("wasmtime."):
+            raise ImportError(f"No module named '{name}'", name=name)
+        return None
+sys.meta_path.insert(0, _Blocked())
+"""
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from extism_kernel.host import Plugin; Plugin(b'(module)', functions=[])",
+        "import extism_kernel; extism_kernel.check_kernel(b'\\\\0asm\\\\1\\\\0\\\\0\\\\0')",
+        "from extism_kernel._cli import main; raise SystemExit(main(['call', 'x.wasm', 'f']))",
+    ],
+    ids=["Plugin", "check_kernel", "cli-call"],
+)
+def test_without_wasmtime_the_error_names_the_extra(tmp_path: Path, code: str) -> None:
+    (tmp_path / "sitecustomize.py").write_text(BLOCK_WASMTIME)
+    (tmp_path / "x.wasm").write_bytes(b'(module (func (export "f")))')
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert "pip install 'extism-kernel[host]'" in output, output
+    assert "ModuleNotFoundError" not in output
