@@ -1,20 +1,49 @@
-"""`python -m tooling build|codegen|publish_check`: the maintainer's entry points."""
+"""`python -m tooling <command>`: the maintainer's entry points (build, codegen, checks)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
 from extism_kernel._errors import ExtismKernelError
 
-from tooling import codegen, publish_check
+from tooling import codegen, publish_check, rust_web
 from tooling.kernel_build import KernelBuildError, build_kernel
 from tooling.mutation import cli as mutation_cli
 from tooling.toolchain import ToolchainNotFoundError
 
+FAILURES = (ToolchainNotFoundError, KernelBuildError, ExtismKernelError, rust_web.RustWebError)
 
-def main(argv: list[str] | None = None) -> int:
-    """Run a tooling command; errors are printed as `error: …` with exit code 1."""
+
+def _build(_args: argparse.Namespace) -> int:
+    info = build_kernel()
+    for kernel in info.variants.values():
+        print(f"built {kernel.file}: {kernel.size} bytes, sha256 {kernel.sha256}")
+    return 0
+
+
+def _codegen(args: argparse.Namespace) -> int:
+    return codegen.main(check=args.check)
+
+
+def _rust_web_check(_args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="extism-kernel-rust-web-") as tmp:
+        return rust_web.check(Path(tmp))
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "build": _build,
+    "codegen": _codegen,
+    "publish_check": publish_check.run,
+    "mutate": mutation_cli.run,
+    "rust_web_check": _rust_web_check,
+}
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tooling")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build the kernel into dist_kernel/extism_kernel/")
@@ -26,19 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     mutation_cli.add_arguments(
         sub.add_parser("mutate", help="plant the catalogue's bugs one by one; are they caught?")
     )
-    args = parser.parse_args(argv)
-    if args.command == "publish_check":
-        return publish_check.run(args)
-    if args.command == "mutate":
-        return mutation_cli.run(args)
+    sub.add_parser(
+        "rust_web_check",
+        help="build with Debian's rustc-web (a current Rust), check it, run the suite on it",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a tooling command; errors are printed as `error: …` with exit code 1."""
+    args = _parser().parse_args(argv)
     try:
-        if args.command == "build":
-            info = build_kernel()
-            for kernel in info.variants.values():
-                print(f"built {kernel.file}: {kernel.size} bytes, sha256 {kernel.sha256}")
-            return 0
-        return codegen.main(check=args.check)
-    except (ToolchainNotFoundError, KernelBuildError, ExtismKernelError) as exc:
+        return HANDLERS[args.command](args)
+    except FAILURES as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -33,8 +33,12 @@ extern "C" {
 /// First address the allocator manages (the table's header). wasm-ld aligns `__heap_base` to 16.
 #[inline(always)]
 pub fn heap_start() -> u64 {
-    // SAFETY: only the address of the linker's symbol is taken; it is never read.
-    unsafe { core::ptr::addr_of!(__heap_base) as u64 }
+    // SAFETY: only the address of the linker's symbol is taken; it is never read. (Newer rustc
+    // knows that is safe and calls the block unnecessary; 1.63 requires it.)
+    #[allow(unused_unsafe)]
+    unsafe {
+        core::ptr::addr_of!(__heap_base) as u64
+    }
 }
 
 /// First address of the u64 fast window: the end of the block table as `init` places it.
