@@ -19,6 +19,7 @@ import zipfile
 from datetime import datetime, timezone
 from email.message import Message
 from email.parser import Parser
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +294,12 @@ def test_sdist_rebuilds_the_same_wheel(dists: Dists, tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_twine_check_strict(dists: Dists):
+def test_the_publish_actions_twine_accepts_the_dists(dists: Dists):
+    """`twine check --strict` with the twine and packaging the pinned publish action bundles.
+
+    The action checks the metadata with its own twine before uploading; a twine that does not know
+    the wheel's metadata version (2.5 needs twine 7 on packaging 26) fails the release there.
+    """
     proc = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "twine", "check", "--strict", str(dists.sdist), str(dists.wheel)],
         capture_output=True,
@@ -301,6 +307,12 @@ def test_twine_check_strict(dists: Dists):
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    bundle = json.loads((REPO / ".github" / "publish-action.json").read_text(encoding="utf-8"))
+    installed = {name: metadata.version(name) for name in bundle["bundles"]}
+    assert installed == bundle["bundles"], (
+        "this check must run with the publish action's versions: "
+        "pip install -c dev-constraints.txt twine packaging"
+    )
 
 
 @pytest.mark.slow

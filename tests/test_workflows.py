@@ -144,13 +144,14 @@ def test_ci_builds_once_and_tests_the_wheel_everywhere():
         "python": ["3.10", "3.11", "3.12", "3.13"],
     }
     runs = "\n".join(s.get("run", "") for s in test["steps"])
-    assert 'pip install "${wheel}[test]"' in runs
+    assert 'pip install -c dev-constraints.txt "${wheel}[test]"' in runs
     assert "python -m pytest" in runs
     assert "pip install -e" not in runs
     assert "pip install ." not in runs
     build_runs = "\n".join(s.get("run", "") for s in ci["jobs"]["build"]["steps"])
     for command in (
         "twine check --strict",
+        "pip install -c dev-constraints.txt build twine packaging",
         "check-wheel-contents",
         "--target wasm32-unknown-unknown",
         "SOURCE_DATE_EPOCH",
@@ -194,3 +195,25 @@ def test_actionlint_where_available():
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+PUBLISH_ACTION = GITHUB / "publish-action.json"
+
+
+def test_publish_action_pin_and_its_recorded_bundle_move_together():
+    """Every use of the publish action is the recorded sha and tag; the constraints pin its bundle.
+
+    The bundle (the twine and packaging inside the action) is what validates and uploads the
+    artifact, so the tests check the artifact with exactly those versions (test_packaging).
+    """
+    data = json.loads(PUBLISH_ACTION.read_text(encoding="utf-8"))
+    release = (WORKFLOWS / "release.yml").read_text(encoding="utf-8")
+    uses = [line.strip() for line in release.splitlines() if f"uses: {data['action']}@" in line]
+    assert len(uses) == 2  # PyPI and TestPyPI
+    assert set(uses) == {f"- uses: {data['action']}@{data['sha']} # {data['tag']}"}
+    for workflow in WORKFLOW_FILES:
+        text = workflow.read_text(encoding="utf-8")
+        assert all(data["action"] not in line or data["sha"] in line for line in text.splitlines())
+    constraints = (REPO / "dev-constraints.txt").read_text(encoding="utf-8").splitlines()
+    for name, pinned in data["bundles"].items():
+        assert f"{name}=={pinned}" in constraints, f"dev-constraints.txt must pin {name}=={pinned}"
