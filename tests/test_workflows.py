@@ -74,7 +74,7 @@ def test_dependabot_schema():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_zizmor_offline_has_no_high_or_medium_findings():
+def test_zizmor_offline_has_no_findings():
     """Workflows and dependabot.yml: pinning, permissions, template injection, cooldowns, ..."""
     proc = subprocess.run(  # noqa: S603
         [console_script("zizmor"), "--offline", "--format=json", str(GITHUB)],
@@ -85,13 +85,12 @@ def test_zizmor_offline_has_no_high_or_medium_findings():
     )
     assert proc.stdout.strip(), proc.stderr
     findings = json.loads(proc.stdout)
-    serious = [
+    described = [
         f"{f['ident']} ({f['determinations']['severity']}): {f['desc']} "
         f"at {f['locations'][0]['symbolic']['key']}"
         for f in findings
-        if f["determinations"]["severity"] in {"High", "Medium"}
     ]
-    assert serious == []
+    assert described == []
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
@@ -164,7 +163,7 @@ def test_release_gates_and_publishes_by_trusted_publishing():
     assert release["on"]["push"] == {"tags": ["v*.*.*"]}
     assert "workflow_dispatch" in release["on"]
     jobs = release["jobs"]
-    assert jobs["ci"]["uses"] == "./.github/workflows/ci.yml"
+    assert jobs["ci"]["uses"] == "$/.github/workflows/ci.yml"  # self-repository form
     assert set(jobs["pypi"]["needs"]) == {"ci", "abi-diff"}
     assert jobs["pypi"]["environment"]["name"] == "pypi"
     assert jobs["pypi"]["permissions"] == {"id-token": "write"}
