@@ -75,6 +75,7 @@ PROJECT_URLS = [
     "Homepage, https://github.com/extism-kernel/extism-kernel",
     "Source, https://github.com/extism-kernel/extism-kernel",
     "Issues, https://github.com/extism-kernel/extism-kernel/issues",
+    "Documentation, https://github.com/extism-kernel/extism-kernel/tree/main/docs",
 ]
 
 
@@ -278,7 +279,13 @@ def test_sdist_file_list_is_exact(dists: Dists):
         f for f in tree if f.startswith("kernel-src/src/")
     }
     assert {f for f in files if "/" not in f} == SDIST_TOP_LEVEL
-    assert {f.split("/")[0] for f in files if "/" in f} == {"dist_kernel", "kernel-src", "tooling"}
+    assert {f for f in files if f.startswith("docs/")} == {f for f in tree if f.startswith("docs/")}
+    assert {f.split("/")[0] for f in files if "/" in f} == {
+        "dist_kernel",
+        "docs",
+        "kernel-src",
+        "tooling",
+    }
 
 
 @pytest.mark.slow
@@ -336,3 +343,19 @@ def test_tests_run_against_the_installed_wheel():
     assert purelib in here.parents, f"extism_kernel imported from {here}, not {purelib}"
     assert REPO.resolve() not in here.parents
     assert extism_kernel.kernel_bytes()[:4] == b"\0asm"
+
+
+README_LINK = re.compile(r"\]\(([^)\s]+)\)|^\[[^\]]+\]:\s*(\S+)", re.MULTILINE)
+REPO_BLOB = "https://github.com/extism-kernel/extism-kernel/blob/main/"
+
+
+def test_readme_links_are_absolute_and_name_files_of_the_tree():
+    """PyPI shows the README without the repository around it: a relative link would be dead."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    links = [a or b for a, b in README_LINK.findall(readme)]
+    assert links, "no links found: the pattern is stale"
+    assert [link for link in links if not link.startswith(("https://", "http://"))] == []
+    for link in links:
+        if link.startswith(REPO_BLOB):
+            path = link.removeprefix(REPO_BLOB).split("#")[0]
+            assert (REPO / path).is_file(), f"README links to `{path}`, which is not in the tree"
