@@ -182,8 +182,7 @@ def test_wheel_sbom_lists_the_build_inputs(dists: Dists):
     tools = {c["name"]: c for c in bom["metadata"]["tools"]["components"]}
     assert info["rustc"].split()[1] == tools["rustc"]["version"]
     assert "hatchling" in tools
-    if "wasm-tools-strip" in info["optimizer"]:
-        assert tools["wasm-tools"]["version"][0].isdigit()
+    assert "wasm-tools" not in tools  # it only checks the bytes, so a build without it is the same
     files = {c["name"]: c for c in bom["components"] if c["type"] == "file"}
     assert len(files) == len(info["variants"])
     for built in info["variants"].values():

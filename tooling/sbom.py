@@ -1,7 +1,7 @@
 """A CycloneDX SBOM of the kernel's build inputs, shipped in the wheel (PEP 770 dist-info/sboms).
 
 It lists what went into `extism-kernel.wasm`: the crates of kernel-src/Cargo.lock, the rustc that
-compiled them, the tools that shrank the module (wasm-tools, wasm-opt when used) and the build
+compiled them, wasm-opt when it shrank the module (wasm-tools only checks it) and the build
 backend, plus the kernel file's sha256. The output is deterministic (sorted keys, no random serial
 number, the timestamp only from `SOURCE_DATE_EPOCH`), so the wheel stays byte-reproducible.
 """
@@ -21,7 +21,6 @@ from pathlib import Path
 from extism_kernel._kernel import BuildInfo
 
 from tooling import CRATE_DIR
-from tooling.kernel_build import wasm_tools
 from tooling.toolchain import TARGET
 
 SBOM_NAME = "extism-kernel.cdx.json"
@@ -62,10 +61,6 @@ def _tools(info: BuildInfo) -> list[dict[str, object]]:
         }
     ]
     steps = info.optimizer.split("+")
-    tools_bin = wasm_tools()
-    if "wasm-tools-strip" in steps and tools_bin is not None:
-        version = _tool_version([tools_bin, "--version"])
-        tools.append({"type": "application", "name": "wasm-tools", "version": version})
     wasm_opt = shutil.which("wasm-opt")
     if "wasm-opt" in steps and wasm_opt is not None:
         version = _tool_version([wasm_opt, "--version"])
