@@ -370,6 +370,11 @@ def spec_text() -> str:
     return resources.files("extism_kernel").joinpath(SPEC_FILE).read_text(encoding="utf-8")
 
 
+def spec_bytes() -> bytes:
+    """The shipped `abi.json`, byte for byte."""
+    return resources.files("extism_kernel").joinpath(SPEC_FILE).read_bytes()
+
+
 @cache
 def load_abi() -> AbiSpec:
     """The ABI spec shipped in this package (parsed once)."""

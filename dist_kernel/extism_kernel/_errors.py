@@ -41,6 +41,10 @@ class UnreadableInputError(ExtismKernelError):
     """An input file is not what the command takes (not a spec, a wasm module or a wheel)."""
 
 
+class VendoredDirError(UnreadableInputError):
+    """A vendored directory, or its `extism-kernel.lock`, that is missing or malformed."""
+
+
 class ManifestError(ExtismKernelError):
     """An Extism manifest (or plugin source) that cannot be loaded: the message names the key."""
 

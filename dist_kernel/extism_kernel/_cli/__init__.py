@@ -11,7 +11,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from extism_kernel._cli import abi_diff, call, check_kernel, check_plugin, conformance, info
+from extism_kernel import __version__
+from extism_kernel._cli import (
+    abi_diff,
+    call,
+    check_kernel,
+    check_plugin,
+    conformance,
+    info,
+    vendor,
+)
 from extism_kernel._errors import (
     AbiMismatchError,
     ExtismKernelError,
@@ -23,7 +32,7 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_BAD_INPUT = 2
 
-COMMANDS = (info, check_kernel, check_plugin, abi_diff, call, conformance)
+COMMANDS = (info, check_kernel, check_plugin, abi_diff, call, conformance, vendor)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="extism-kernel",
         description="The Extism kernel: info, ABI checks and a reference host.",
     )
+    parser.add_argument("--version", action="version", version=f"extism-kernel {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)
