@@ -108,12 +108,12 @@ def copy_source_tree(dest: Path, *, origin: Dists | None = None) -> Path:
     return dest
 
 
-def build(source: Path, outdir: Path, *args: str, epoch: str) -> None:
-    """`python -m build` (isolated, as in CI) with the given `SOURCE_DATE_EPOCH`."""
+def build(source: Path, outdir: Path, *args: str, epoch: str, python: str = sys.executable) -> None:
+    """`python -m build` (isolated, as in CI) with the given `SOURCE_DATE_EPOCH` and Python."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
     env.pop("PYTHONPATH", None)
     proc = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "build", "--outdir", str(outdir), *args, str(source)],
+        [python, "-m", "build", "--outdir", str(outdir), *args, str(source)],
         capture_output=True,
         text=True,
         check=False,
@@ -124,17 +124,17 @@ def build(source: Path, outdir: Path, *args: str, epoch: str) -> None:
         pytest.fail(f"`python -m build` failed in {source} (exit {proc.returncode}):\n{tail}")
 
 
-def build_copy(root: Path, *, origin: Dists | None = None) -> Dists:
+def build_copy(root: Path, *, origin: Dists | None = None, python: str = sys.executable) -> Dists:
     """Copy the source tree under `root`/src and build its sdist and wheel into `root`/dist.
 
     `SOURCE_DATE_EPOCH` is the last commit's time, or with `origin` the one that build used:
-    both builds are of the same commit and the same files.
+    both builds are of the same commit and the same files. `python` runs `build`.
     """
     epoch = source_date_epoch() if origin is None else origin.epoch
     source = copy_source_tree(root / "src", origin=origin)
     (root / "source-date-epoch.txt").write_text(f"{epoch}\n", encoding="utf-8")
     out = root / "dist"
-    build(source, out, epoch=epoch)
+    build(source, out, epoch=epoch, python=python)
     v = version()
     return Dists(
         source=source,
