@@ -31,7 +31,10 @@ THIS = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 def _interpreter(minor: str) -> str | None:
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    found = sorted(pyenv.glob(f"{minor}.*/bin/python{minor}"))
+    found = sorted(
+        pyenv.glob(f"{minor}.*/bin/python{minor}"),
+        key=lambda p: [int(n) if n.isdigit() else -1 for n in p.parts[-3].split(".")],
+    )  # the newest patch release: 3.10.14 after 3.10.9
     return str(found[-1]) if found else shutil.which(f"python{minor}")
 
 

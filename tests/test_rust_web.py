@@ -31,10 +31,12 @@ def test_a_prefix_without_sources_is_named(tmp_path: Path):
 
 
 def test_the_wrapper_passes_the_private_sysroot(tmp_path: Path):
+    (tmp_path / "prefix" / "usr" / "lib" / "aarch64-linux-gnu").mkdir(parents=True)
     wrapper = rust_web._wrapper(tmp_path, tmp_path / "prefix", tmp_path / "sysroot")
     text = wrapper.read_text(encoding="utf-8")
     assert f'--sysroot "{tmp_path / "sysroot"}"' in text
     assert f'exec "{tmp_path / "prefix"}/usr/bin/rustc" "$@"' in text
+    assert f'LD_LIBRARY_PATH="{tmp_path / "prefix/usr/lib/aarch64-linux-gnu"}' in text
     assert wrapper.stat().st_mode & 0o111
 
 

@@ -120,14 +120,14 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(
     (vendored / DEFAULT).write_bytes(b"old kernel")
 
     def broken_replace(self: Path, target: Path) -> Path:
-        raise OSError(28, "No space left on device", str(target))
+        raise OSError(28, "No space left on device", str(self))  # as os.replace: the source
 
     monkeypatch.setattr(Path, "replace", broken_replace)
     code, _, err = run(["vendor", str(vendored)], capsys)
     assert code == 2
     assert err.startswith("error: ")
     assert err.count("\n") == 1
-    assert "No space left on device" in err
+    assert err == f"error: `{vendored / DEFAULT}`: cannot write: No space left on device\n"
     assert (vendored / DEFAULT).read_bytes() == b"old kernel"
     assert sorted(p.name for p in vendored.iterdir()) == sorted(before)
 
@@ -206,9 +206,26 @@ def _lock_hash(dest: Path) -> str:
     return LOCK
 
 
+def _lock_size(dest: Path) -> str:
+    lock = json.loads((dest / LOCK).read_text())
+    lock["kernels"]["default"]["size"] = -5
+    (dest / LOCK).write_text(json.dumps(lock))
+    return LOCK
+
+
+def _symlinked_kernel(dest: Path) -> str:
+    real = dest.parent / "elsewhere.wasm"
+    real.write_bytes((dest / DEFAULT).read_bytes())
+    (dest / DEFAULT).unlink()
+    (dest / DEFAULT).symlink_to(real)
+    return DEFAULT
+
+
 DIFFERENCES = {
-    "tampered-kernel": (_tamper_kernel, "sha256 "),
-    "tampered-abi": (_tamper_abi, "sha256 "),
+    "tampered-kernel": (_tamper_kernel, "but extism-kernel"),
+    "tampered-abi": (_tamper_abi, "but extism-kernel"),
+    "lock-size": (_lock_size, "records size -5 for `extism-runtime.wasm`"),
+    "symlinked-kernel": (_symlinked_kernel, "a symbolic link"),
     "missing-kernel": (_remove_kernel, "missing"),
     "missing-abi": (_remove_abi, "missing"),
     "stale-version": (_stale_version, f"pins extism-kernel 0.0.1 but extism-kernel {VERSION}"),
@@ -348,3 +365,54 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out == f"extism-kernel {VERSION}\n"
+
+
+def test_vendor_removes_only_kernel_files_an_old_lock_named(
+    vendored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lock edited to name another file of the SDK never gets that file deleted."""
+    (vendored / "go.mod").write_text("module example\n")
+    lock = json.loads((vendored / LOCK).read_text())
+    lock["kernels"]["wasm3"] = {**lock["kernels"]["default"], "file": "go.mod"}
+    (vendored / LOCK).write_text(json.dumps(lock))
+    code, out, _ = run(["vendor", str(vendored)], capsys)
+    assert code == 0
+    assert (vendored / "go.mod").read_text() == "module example\n"
+    assert f"removed {vendored / NO_REF} (no longer vendored)" in out.splitlines()
+    assert "go.mod" not in out
+
+
+def test_new_files_are_world_readable_and_replaced_ones_keep_their_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "sdk"
+    assert run(["vendor", str(dest)], capsys)[0] == 0
+    assert {p.name: p.stat().st_mode & 0o777 for p in dest.iterdir()} == {
+        DEFAULT: 0o644,
+        "abi.json": 0o644,
+        LOCK: 0o644,
+    }
+    (dest / DEFAULT).chmod(0o664)
+    assert run(["vendor", str(dest)], capsys)[0] == 0
+    assert (dest / DEFAULT).stat().st_mode & 0o777 == 0o664
+
+
+def test_a_write_error_names_the_destination_not_a_temporary_file(
+    vendored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (vendored / "abi.json").unlink()
+    (vendored / "abi.json").mkdir()
+    code, _, err = run(["vendor", str(vendored)], capsys)
+    assert code == 2
+    assert err.startswith(f"error: `{vendored / 'abi.json'}`: cannot write: ")
+    assert ".tmp" not in err
+    assert not [p for p in vendored.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_deeply_nested_lock_is_malformed_exit_2(
+    vendored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (vendored / LOCK).write_text("[" * 100_000)
+    code, _, err = run(["vendor", "--check", str(vendored)], capsys)
+    assert code == 2
+    assert err.startswith(f"error: `{vendored / LOCK}`: not valid JSON")

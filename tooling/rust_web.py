@@ -12,6 +12,7 @@ result is checked and run like the shipped build: `python -m tooling rust_web_ch
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -19,13 +20,7 @@ from pathlib import Path
 
 from tooling.toolchain import TARGET, Toolchain
 
-PACKAGES = (
-    "rustc-web",
-    "cargo-web",
-    "libstd-rust-web-dev",
-    "rust-web-src",
-    "libllvm22",
-)
+PACKAGES = ("rustc-web", "cargo-web", "libstd-rust-web-dev", "rust-web-src")
 RUNTIMES = ("wasmtime", "pywasm")  # the suite runs on both, as for the shipped kernel
 VERSION = "1.96"  # libstd-rust-web-<version> is named after it
 CACHE = Path(os.environ.get("EXTISM_KERNEL_CACHE", Path.home() / ".cache" / "extism-kernel"))
@@ -50,10 +45,34 @@ def _unpack(prefix: Path) -> None:
             msg = f"`{tool}` not found: the rustc-web toolchain comes from Debian's packages"
             raise RustWebError(msg)
     with tempfile.TemporaryDirectory(prefix="rust-web-debs-") as tmp:
-        names = [*PACKAGES, f"libstd-rust-web-{VERSION}"]
+        names = [*PACKAGES, f"libstd-rust-web-{VERSION}", _llvm_package()]
         _run("apt-get download", ["apt-get", "download", *names], cwd=tmp)
         for deb in sorted(Path(tmp).glob("*.deb")):
             _run("dpkg -x", ["dpkg", "-x", str(deb), str(prefix)])
+
+
+def _llvm_package() -> str:
+    """The libllvm package this rustc links (`libllvm22` for 1.96), as apt knows it."""
+    proc = subprocess.run(  # noqa: S603
+        ["apt-cache", "depends", f"libstd-rust-web-{VERSION}"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.findall(r"Depends: (libllvm\d+)\b", proc.stdout)
+    if proc.returncode != 0 or not found:
+        msg = f"apt-cache names no libllvm for libstd-rust-web-{VERSION} (run apt-get update?)"
+        raise RustWebError(msg)
+    return str(found[0])
+
+
+def _shared_libs(prefix: Path) -> Path:
+    """The unpacked `usr/lib/<multiarch>` directory (x86_64-linux-gnu, aarch64-linux-gnu, ...)."""
+    found = sorted(p for p in (prefix / "usr" / "lib").glob("*-linux-gnu*") if p.is_dir())
+    if len(found) != 1:
+        msg = f"`{prefix}/usr/lib`: expected one multiarch directory, found {len(found)}"
+        raise RustWebError(msg)
+    return found[0]
 
 
 def _library_dir(prefix: Path) -> Path:
@@ -98,7 +117,7 @@ def _build_sysroot(prefix: Path, sysroot: Path, env: dict[str, str]) -> None:
 def _wrapper(root: Path, prefix: Path, sysroot: Path) -> Path:
     """A `rustc` that runs the unpacked one with its libraries and the private sysroot."""
     path = root / "rustc"
-    libs = prefix / "usr" / "lib" / "x86_64-linux-gnu"
+    libs = _shared_libs(prefix)
     path.write_text(
         "#!/bin/sh\n"
         f'export LD_LIBRARY_PATH="{libs}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}"\n'
@@ -117,14 +136,13 @@ def rust_web_toolchain(root: Path | None = None) -> Toolchain:
     root = root or CACHE / f"rust-web-{VERSION}"
     prefix, sysroot = root / "prefix", root / "sysroot"
     ready = root / "ready"
-    libs = prefix / "usr" / "lib" / "x86_64-linux-gnu"
-    env = {"LD_LIBRARY_PATH": str(libs)}
     if not ready.is_file():
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
         _unpack(prefix)
-        _build_sysroot(prefix, sysroot, env)
+        _build_sysroot(prefix, sysroot, {"LD_LIBRARY_PATH": str(_shared_libs(prefix))})
         ready.write_text("ok\n", encoding="utf-8")
+    env = {"LD_LIBRARY_PATH": str(_shared_libs(prefix))}
     rustc = _wrapper(root, prefix, sysroot)
     cargo = str(prefix / "usr" / "bin" / "cargo")
     return Toolchain("rust-web", cargo, str(rustc), {**env, "RUSTC": str(rustc)})

@@ -8,6 +8,7 @@ A vendored directory holds each chosen kernel variant under the name SDKs use
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import hashlib
 import json
 import os
@@ -20,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 from extism_kernel import __version__
 from extism_kernel._abi import SPEC_FILE, load_abi, spec_bytes
 from extism_kernel._errors import VendoredDirError
-from extism_kernel._kernel import DEFAULT_VARIANT, kernel_bytes, kernel_variants, variant_file
+from extism_kernel._kernel import (
+    DEFAULT_VARIANT,
+    kernel_bytes,
+    kernel_sha256,
+    kernel_variants,
+    variant_file,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -28,13 +35,19 @@ if TYPE_CHECKING:
 PACKAGE = "extism-kernel"
 LOCK_FILE = "extism-kernel.lock"
 KERNEL_STEM = "extism-runtime"
+SHIPPED_STEM = "extism-kernel"
+FILE_MODE = 0o644  # a new file; a replaced one keeps its mode
 KERNEL_GLOB = f"{KERNEL_STEM}*.wasm"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def vendored_name(variant: str = DEFAULT_VARIANT) -> str:
-    """The file name SDKs give kernel `variant`: `extism-runtime[-<variant>].wasm`."""
-    return f"{KERNEL_STEM}.wasm" if variant == DEFAULT_VARIANT else f"{KERNEL_STEM}-{variant}.wasm"
+    """The file name SDKs give kernel `variant`: the package's name with `extism-runtime` for stem.
+
+    `extism-kernel.wasm` → `extism-runtime.wasm`, `extism-kernel-<variant>.wasm` →
+    `extism-runtime-<variant>.wasm`. `UnknownVariantError` for a variant the package lacks.
+    """
+    return KERNEL_STEM + variant_file(variant).removeprefix(SHIPPED_STEM)
 
 
 def _sha256(data: bytes) -> str:
@@ -103,8 +116,11 @@ def lock_for(variants: Sequence[str]) -> dict[str, Any]:
     """The lock the installed package writes for `variants`."""
     kernels = {}
     for name in variants:
-        wasm = kernel_bytes(name)
-        kernels[name] = {"file": vendored_name(name), "sha256": _sha256(wasm), "size": len(wasm)}
+        kernels[name] = {
+            "file": vendored_name(name),
+            "sha256": kernel_sha256(name),
+            "size": len(kernel_bytes(name)),
+        }
     return {
         "package": PACKAGE,
         "version": __version__,
@@ -115,15 +131,30 @@ def lock_for(variants: Sequence[str]) -> dict[str, Any]:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write `data` to a temporary file beside `path`, then rename it over `path`.
+
+    A replaced file keeps its permission bits; a new one gets `FILE_MODE`. `VendoredDirError`
+    names `path` when it cannot be written.
+    """
+    try:
+        mode = path.stat().st_mode & 0o777 if path.is_file() else FILE_MODE
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        msg = f"`{path}`: cannot write: {exc.strerror}"
+        raise VendoredDirError(msg) from None
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        tmp.chmod(mode)  # mkstemp makes 0600 whatever the umask
         tmp.replace(path)  # atomic: os.replace
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        msg = f"`{path}`: cannot write: {exc.strerror}"
+        raise VendoredDirError(msg) from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -138,11 +169,22 @@ def _prepare_dest(dest: Path) -> None:
 
 
 def _previous_files(dest: Path) -> set[str]:
-    """Kernel files an earlier lock in `dest` names (empty when there is none to trust)."""
+    """Kernel files an earlier lock in `dest` names (empty when there is none to trust).
+
+    Only regular files named like a kernel (`extism-runtime*.wasm`): a lock edited to name
+    another file never gets that file removed.
+    """
     try:
-        return {entry.file for entry in read_lock(dest).kernels.values()}
+        named = {entry.file for entry in read_lock(dest).kernels.values()}
     except VendoredDirError:
         return set()
+    return {
+        name
+        for name in named
+        if fnmatch.fnmatchcase(name, KERNEL_GLOB)
+        and (dest / name).is_file()
+        and not (dest / name).is_symlink()
+    }
 
 
 def vendor(dest: Path, variants: Iterable[str] = ()) -> tuple[list[Written], list[Path]]:
@@ -235,7 +277,7 @@ def read_lock(dest: Path) -> Lock:
     except OSError as exc:
         msg = f"{where}: cannot read the lock: {exc.strerror}"
         raise VendoredDirError(msg) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         msg = f"{where}: not valid JSON: {exc}"
         raise VendoredDirError(msg) from None
     if not isinstance(data, dict):
@@ -268,7 +310,12 @@ def _shipped() -> str:
 
 
 def _file_differences(path: Path, expected: bytes) -> list[Difference]:
-    """A file's bytes against what the package ships (missing, unreadable, other sha256)."""
+    """A file's bytes against what the package ships (missing, unreadable, other sha256).
+
+    A symbolic link is a difference too: a vendored copy is the file itself.
+    """
+    if path.is_symlink():
+        return [Difference(path, "a symbolic link, not the vendored file")]
     try:
         actual = _sha256(path.read_bytes())
     except FileNotFoundError:
@@ -308,12 +355,14 @@ def _kernel_differences(name: str, entry: LockedKernel, dest: Path) -> list[Diff
     if entry.file != vendored_name(name):
         problem = f"names `{entry.file}` for variant `{name}`, not `{vendored_name(name)}`"
         found.append(Difference(lock_path, problem))
-    wasm = kernel_bytes(name)
+    wasm, digest = kernel_bytes(name), kernel_sha256(name)
     found += _file_differences(dest / entry.file, wasm)
-    if entry.sha256 != _sha256(wasm):
+    if entry.sha256 != digest:
         problem = f"records sha256 {_short(entry.sha256)} for `{entry.file}`"
-        shipped = f"{_shipped()} ships {_short(_sha256(wasm))}"
-        found.append(Difference(lock_path, f"{problem} but {shipped}"))
+        found.append(Difference(lock_path, f"{problem} but {_shipped()} ships {_short(digest)}"))
+    if entry.size != len(wasm):
+        problem = f"records size {entry.size} for `{entry.file}`"
+        found.append(Difference(lock_path, f"{problem} but {_shipped()} ships {len(wasm)} bytes"))
     return found
 
 
