@@ -198,6 +198,37 @@ def test_input_over_max_pages_is_oom(kernel):
     assert plugin.call("echo", b"small") == b"small"
 
 
+def test_a_trap_after_a_refused_allocation_is_oom(kernel):
+    """The kernel's `alloc` → 0 (its memory could not grow), then a panic: Extism says `oom`."""
+    plugin = Plugin(manifest("hog", memory={"max_pages": 40}), kernel=kernel)
+    with pytest.raises(PluginError) as info:
+        plugin.call("crash")
+    assert info.value.kind == "oom"
+    assert info.value.message.startswith(
+        "oom: function `crash` trapped after the kernel refused 1 allocation within `max_pages` ("
+    )
+    assert "unreachable" in info.value.message
+    assert plugin.call("ok", b"fine") == b"fine"
+
+
+def test_a_trap_under_max_pages_without_a_refusal_stays_a_trap(kernel):
+    plugin = Plugin(manifest("fail", memory={"max_pages": 40}), kernel=kernel)
+    with pytest.raises(PluginError) as info:
+        plugin.call("trap")
+    assert info.value.kind == "trap"
+
+
+def test_refusals_are_counted_per_call(kernel):
+    """A refused allocation the plugin handled does not turn a later call's trap into `oom`."""
+    plugin = Plugin(manifest("hog", memory={"max_pages": 40}), kernel=kernel)
+    with pytest.raises(PluginError, match=r"^out of memory after \d+$") as handled:
+        plugin.call("kernel")
+    assert handled.value.kind == "error"
+    with pytest.raises(PluginError) as info:
+        plugin.call("trap")
+    assert info.value.kind == "trap"
+
+
 def test_without_max_pages_memory_grows(kernel, host_runtime):
     size = 3 * 1024 * 1024 if host_runtime == "wasmtime" else 300_000  # pywasm: ~30 s a MiB
     data = b"y" * size

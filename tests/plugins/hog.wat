@@ -1,6 +1,8 @@
 ;; hog: memory hogs. `grow` grows its own memory a page at a time until memory.grow fails and
 ;; then reports the pages it got as an error; `kernel` allocates 64 KiB kernel blocks until alloc
-;; returns 0, frees the last one and reports an error; `ok` echoes.
+;; returns 0, frees the last one and reports an error; `crash` allocates the same way but traps
+;; when alloc returns 0, as a PDK that panics on a failed allocation does; `trap` just traps;
+;; `ok` echoes.
 (module
   ;; @include pdk.wat
   (data (i32.const 16) "out of memory after ")
@@ -26,6 +28,13 @@
       (br $l)))
     (call $free (local.get $last))
     (call $fail_with_count (local.get $n)))
+  (func (export "crash") (result i32)
+    (block $full (loop $l
+      (br_if $full (i64.eqz (call $alloc (i64.const 65536))))
+      (br $l)))
+    unreachable)
+  (func (export "trap") (result i32)
+    unreachable)
   (func (export "ok") (result i32)
     (call $output (call $input) (global.get $in_len))
     (i32.const 0)))

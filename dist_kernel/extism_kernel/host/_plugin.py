@@ -242,6 +242,7 @@ class Plugin:
         env = session.env
         started = False
         session.arm()
+        session.refused_allocs = 0
         self._interrupt_reason = "timeout"
         self._in_call = True
         timer = None
@@ -264,6 +265,8 @@ class Plugin:
             rc = export()
         except Exception as exc:  # noqa: BLE001  # a user host function may raise anything
             rc, failed = self._outcome(name, exc)
+            if failed is not None and failed.kind == "trap" and session.refused_allocs:
+                failed = self._out_of_memory(name, failed)
             return rc, failed, started
         finally:
             self._in_call = False
@@ -303,6 +306,17 @@ class Plugin:
             failed = PluginError(message, function=name, code=HOST_RC, kind="host")
         failed.__cause__ = exc
         return 0, failed
+
+    def _out_of_memory(self, name: str, trap: PluginError) -> PluginError:
+        """The trap of a call in which the kernel refused an allocation: `oom`, as Extism says."""
+        refused = self._session.refused_allocs
+        msg = (
+            f"oom: function `{name}` trapped after the kernel refused {refused} allocation"
+            f"{'s' if refused > 1 else ''} within `max_pages` ({trap.message})"
+        )
+        oom = PluginError(msg, function=name, code=TRAP_RC, kind="oom")
+        oom.__cause__ = trap.__cause__
+        return oom
 
     def _interrupt(self, reason: str = "timeout") -> bool:
         if not self._in_call:

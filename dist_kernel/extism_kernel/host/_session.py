@@ -88,6 +88,9 @@ class Session:
         self.kernel = kernel = KernelExports(store.kernel, spec)
         self.env = HostEnv(kernel, settings)
         _link_spec(store, spec, self.env, plan.imports)
+        self.refused_allocs = 0  # the kernel's `alloc` calls of the plugin that returned 0
+        if limits.memory_bytes is not None:
+            self._count_refused_allocs(store, spec, plan.imports)
         if plan.wasi:
             store.define_wasi(plan.allowed_paths or {})
         for fn in functions:
@@ -98,6 +101,31 @@ class Session:
         self._order = plan.order  # instantiated with the main module: their start functions run
         self.store = store  # under the first call's timeout
         self._instance: Instance | None = None
+
+    def _count_refused_allocs(
+        self, store: Store, spec: AbiSpec, imports: AbstractSet[tuple[str, str]]
+    ) -> None:
+        """Link the plugin's `alloc` through the host, counting the allocations the kernel refused.
+
+        Under `max_pages` only: a refused `memory.grow` is invisible to the host, but the kernel
+        answers it with `alloc` → 0, and a call that then traps is reported as `oom`. It costs
+        one host crossing per `alloc` of the plugin.
+        """
+        alloc = spec.function(KernelExports.alloc.__name__)  # methods are named after the ABI
+        kernel = self.kernel
+
+        def counted_alloc(n: int) -> int:
+            handle = kernel.alloc(n)
+            if n and not handle:
+                self.refused_allocs += 1
+            return handle
+
+        names = [(spec.kernel_module, alloc.name)]
+        if alloc.legacy:
+            names.append((spec.legacy.module, spec.legacy.prefix + alloc.name))
+        for module, name in names:
+            if (module, name) in imports:
+                store.define_function(module, name, alloc.sig, counted_alloc)
 
     def _instantiate(self) -> Instance:
         """Instantiate the other modules, then main, and run main's guest-runtime initialiser.
