@@ -43,12 +43,15 @@ def crate_version(crate_dir: Path = CRATE_DIR) -> str:
     return match["version"]
 
 
-def _run(step: str, cmd: list[str], **kwargs: object) -> None:
+def run_step(
+    step: str, cmd: list[str], *, error: type[Exception] = KernelBuildError, **kwargs: object
+) -> None:
+    """Run one build step; on failure raise `error` naming the step with its output's tail."""
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]  # noqa: S603
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-30:])
         msg = f"{step} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}"
-        raise KernelBuildError(msg)
+        raise error(msg)
 
 
 def cargo_build(toolchain: Toolchain, crate_dir: Path, target_dir: Path) -> Path:
@@ -59,7 +62,7 @@ def cargo_build(toolchain: Toolchain, crate_dir: Path, target_dir: Path) -> Path
     for var in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS"):
         env.pop(var, None)
     cmd = [toolchain.cargo, "build", "--release", "--locked", "--target", TARGET]
-    _run("cargo build", cmd, cwd=crate_dir, env=env)
+    run_step("cargo build", cmd, cwd=crate_dir, env=env)
     return target_dir / TARGET / "release" / "extism_kernel.wasm"
 
 
@@ -90,7 +93,7 @@ def shrink(raw: Path, work: Path) -> tuple[Path, str]:
             msg = f"{WASM_OPT_ENV}=1 but `wasm-opt` is not on PATH (apt-get install binaryen)"
             raise KernelBuildError(msg)
         out = work / "opt.wasm"
-        _run(
+        run_step(
             "wasm-opt",
             [
                 wasm_opt,
@@ -107,8 +110,8 @@ def shrink(raw: Path, work: Path) -> tuple[Path, str]:
     tools = wasm_tools()
     if tools is not None:
         out = work / "stripped.wasm"
-        _run("wasm-tools validate", [tools, "validate", str(current)])
-        _run("wasm-tools strip", [tools, "strip", "--all", str(current), "-o", str(out)])
+        run_step("wasm-tools validate", [tools, "validate", str(current)])
+        run_step("wasm-tools strip", [tools, "strip", "--all", str(current), "-o", str(out)])
         if out.read_bytes() != current.read_bytes():
             msg = (
                 f"`{current}` keeps custom sections after rustc's strip (wasm-tools strip removes"

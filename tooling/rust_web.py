@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from tooling.kernel_build import build_kernel, run_step
 from tooling.toolchain import TARGET, Toolchain
 
 PACKAGES = ("rustc-web", "cargo-web", "libstd-rust-web-dev", "rust-web-src")
@@ -31,11 +32,7 @@ class RustWebError(RuntimeError):
 
 
 def _run(step: str, cmd: list[str], **kwargs: object) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]  # noqa: S603
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
-        msg = f"{step} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}"
-        raise RustWebError(msg)
+    run_step(step, cmd, error=RustWebError, **kwargs)
 
 
 def _unpack(prefix: Path) -> None:
@@ -155,8 +152,6 @@ def check(work: Path) -> int:
     every case passes on both.
     """
     from extism_kernel.host._conformance_runner import run_suite  # noqa: PLC0415
-
-    from tooling.kernel_build import build_kernel  # noqa: PLC0415
 
     toolchain = rust_web_toolchain()
     info = build_kernel(work / "out", toolchain=toolchain, target_dir=work / "target")
