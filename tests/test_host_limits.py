@@ -104,6 +104,32 @@ def test_cancel_handle_from_another_thread(kernel):
     assert plugin.call("ok", b"after cancel") == b"after cancel"
 
 
+def test_a_late_timer_of_an_earlier_call_never_stops_the_next(kernel, wasmtime_only):
+    """The timer of call 1 firing while call 2 runs (a busy machine) leaves call 2 alone."""
+    plugin = Plugin(manifest("loop", timeout_ms=60_000), kernel=kernel)
+    assert plugin.call("ok", b"first") == b"first"
+    first_call = plugin._call_number
+    errors: list[PluginError] = []
+
+    def run() -> None:
+        try:
+            plugin.call("loop_forever")
+        except PluginError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    while plugin._call_number == first_call:  # until call 2 has begun
+        time.sleep(0.002)
+    assert plugin._interrupt(call=first_call) is False  # call 1's timer, late
+    time.sleep(0.05)
+    assert thread.is_alive()  # call 2 still runs
+    handle = plugin.cancel_handle()
+    assert handle.cancel() is True
+    thread.join(30)
+    assert [(e.message, e.kind) for e in errors] == [("cancelled", "timeout")]
+
+
 def test_max_pages_caps_plugin_memory(kernel_wasm):
     """Two memories (the kernel's, the plugin's) share 40 pages: 20 each."""
     plugin = Plugin(manifest("hog", memory={"max_pages": 40}), kernel=kernel_wasm)

@@ -113,6 +113,8 @@ class Plugin:
         self._lock = threading.Lock()
         self._owner: int | None = None
         self._in_call = False
+        self._call_number = 0  # which call a timer belongs to: a late one never stops the next
+        self._interrupt_lock = threading.Lock()  # the call's end and an interrupt, one at a time
         self._interrupt_reason = "timeout"
         self._closed = False
         self._needs_rebuild = False
@@ -243,12 +245,16 @@ class Plugin:
         started = False
         session.arm()
         session.refused_allocs = 0
-        self._interrupt_reason = "timeout"
-        self._in_call = True
+        with self._interrupt_lock:
+            self._interrupt_reason = "timeout"
+            self._in_call = True
+            self._call_number += 1
         timer = None
         if self._timeout_s is not None:
             env.deadline = time.monotonic() + self._timeout_s
-            timer = threading.Timer(self._timeout_s, self._interrupt)
+            timer = threading.Timer(
+                self._timeout_s, self._interrupt, kwargs={"call": self._call_number}
+            )
             timer.daemon = True
             timer.start()
         try:
@@ -269,7 +275,8 @@ class Plugin:
                 failed = self._out_of_memory(name, failed)
             return rc, failed, started
         finally:
-            self._in_call = False
+            with self._interrupt_lock:  # an interrupt lands before this or not at all
+                self._in_call = False
             if timer is not None:
                 timer.cancel()
             session.disarm()
@@ -318,9 +325,11 @@ class Plugin:
         oom.__cause__ = trap.__cause__
         return oom
 
-    def _interrupt(self, reason: str = "timeout") -> bool:
-        if not self._in_call:
-            return False
-        self._interrupt_reason = reason
-        self._runtime.interrupt()
-        return True
+    def _interrupt(self, reason: str = "timeout", call: int | None = None) -> bool:
+        """Stop the running call (`call`: only if it is still that one, for a call's timer)."""
+        with self._interrupt_lock:
+            if not self._in_call or (call is not None and call != self._call_number):
+                return False
+            self._interrupt_reason = reason
+            self._runtime.interrupt()
+            return True
