@@ -17,7 +17,8 @@ import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 
-const PACKAGE = path.resolve(path.dirname(decodeURIComponent(new URL(import.meta.url).pathname)), "../../..");
+const HERE = path.dirname(decodeURIComponent(new URL(import.meta.url).pathname));
+const PACKAGE = path.resolve(HERE, "../../.."); // extism_kernel/, when the runner is in it
 const LEVELS = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, off: 2147483647 };
 const VAR_ENTRY_OVERHEAD = 48; // what the Rust runtime counts per var, as the reference host
 const MAX_VAR_BYTES = 1024 * 1024;
@@ -163,7 +164,8 @@ function requestUrl(text, handle) {
 
 // `*` matches any run of characters (dots too) and `?` one, as the reference host's globs do.
 function hostAllowed(host, allowed) {
-  const glob = (p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  const escaped = (p) => p.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  const glob = (p) => new RegExp(`^${escaped(p).replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
   return (allowed ?? []).some((p) => p === host || glob(p).test(host));
 }
 
@@ -175,9 +177,13 @@ function linkPlugin(ctx, module, k, builtins) {
     if (imp.module === ctx.abi.module) name = imp.name;
     else if (imp.module === ctx.abi.legacy.module && imp.name.startsWith(ctx.abi.legacy.prefix)) {
       name = imp.name.slice(ctx.abi.legacy.prefix.length);
-    } else if (imp.module.startsWith("wasi")) throw new Skip("needs WASI, which this runner leaves out");
-    const value = name === null ? undefined : (typeof k[name] === "function" ? k[name] : builtins[name]);
-    if (value === undefined) throw new Error(`import \`${imp.module}::${imp.name}\` is not provided`);
+    } else if (imp.module.startsWith("wasi")) {
+      throw new Skip("needs WASI, which this runner leaves out");
+    }
+    const value = name === null ? undefined : typeof k[name] === "function" ? k[name] : builtins[name];
+    if (value === undefined) {
+      throw new Error(`import \`${imp.module}::${imp.name}\` is not provided`);
+    }
     (imports[imp.module] ??= {})[imp.name] = value;
   }
   const instance = new WebAssembly.Instance(module, imports);
@@ -279,7 +285,8 @@ function render(kernelName, results) {
   const failed = results.filter((r) => !r.passed && !r.skipped).length;
   const skipped = results.filter((r) => r.skipped).length;
   const passed = results.length - failed - skipped;
-  lines.push(`kernel \`${kernelName}\`: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  const summary = `kernel \`${kernelName}\`: ${passed} passed, ${failed} failed`;
+  lines.push(summary + (skipped ? `, ${skipped} skipped` : ""));
   return { text: lines.join("\n") + "\n", failed };
 }
 
@@ -306,7 +313,8 @@ function main(argv) {
   const have = new Set(WebAssembly.Module.exports(kernel).map((e) => e.name));
   const missing = abi.exports.filter((name) => !have.has(name));
   if (missing.length) {
-    throw new NotAKernel(`\`${kernelFile}\` is not a kernel of the ABI spec: no export \`${missing[0]}\``);
+    const what = `\`${kernelFile}\` is not a kernel of the ABI spec`;
+    throw new NotAKernel(`${what}: no export \`${missing[0]}\``);
   }
   const suiteFile = path.join(args.dir, "cases.json");
   let suite;
@@ -321,7 +329,9 @@ function main(argv) {
     abi,
     kernel,
     ours: abi.shipped.some((f) => fs.readFileSync(f).equals(kernelBytes)),
-    plugins: new Map(Object.entries(suite.plugins).map(([n, f]) => [n, compile(path.join(args.dir, f), "plugin")])),
+    plugins: new Map(
+      Object.entries(suite.plugins).map(([n, f]) => [n, compile(path.join(args.dir, f), "plugin")]),
+    ),
     httpBase: "http://127.0.0.1:1", // no echo server: requests to allowed hosts are skipped
   };
   const cases = suite.cases.filter((c) => !args.select || c.name.includes(args.select));
