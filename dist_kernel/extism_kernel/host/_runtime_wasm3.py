@@ -99,7 +99,10 @@ class _Instance:
         unsigned_result = result is ValType.I64
 
         def call(*args: int) -> int:
-            values = [(a & U64) - ((a & _I64_SIGN) << 1) if s else a for a, s in zip(args, signed)]
+            values = [
+                (a & U64) - ((a & _I64_SIGN) << 1) if s else a
+                for a, s in zip(args, signed, strict=True)
+            ]
             try:
                 value = func(*values)
             except _HostCallError as exc:

@@ -7,7 +7,7 @@ applied by rewriting the memory section's maximum, which wasm3's `memory.grow` h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from extism_kernel._abi import FuncSig, ValType
 from extism_kernel._wasm import ExternDesc, ModuleDesc
@@ -44,7 +44,7 @@ class _Reader:
             shift += 7
             if not b & 0x80:
                 return result
-            if shift > 70:  # noqa: PLR2004
+            if shift > 70:
                 msg = "LEB128 number too long"
                 raise MalformedError(msg)
 
@@ -98,39 +98,62 @@ def _sections(data: bytes) -> list[tuple[int, int, int, int]]:
     return found
 
 
+@dataclass
+class _Parts:
+    """What the sections read so far declare, in index order (imports first)."""
+
+    types: list[FuncSig] = field(default_factory=list)
+    funcs: list[FuncSig] = field(default_factory=list)
+    mems: list[int] = field(default_factory=list)
+    globs: list[tuple[ValType, bool]] = field(default_factory=list)
+    imports: list[ExternDesc] = field(default_factory=list)
+    exports: list[ExternDesc] = field(default_factory=list)
+
+    def read_types(self, r: _Reader) -> None:
+        for _ in range(r.uleb()):
+            if r.byte() != 0x60:
+                msg = "malformed function type"
+                raise MalformedError(msg)
+            params = [r.valtype() for _ in range(r.uleb())]
+            results = tuple(r.valtype() for _ in range(r.uleb()))
+            self.types.append(FuncSig(tuple((f"p{i}", t) for i, t in enumerate(params)), results))
+
+    def read_imports(self, r: _Reader) -> None:
+        self.imports.extend(_import(r, self) for _ in range(r.uleb()))
+
+    def read_funcs(self, r: _Reader) -> None:
+        self.funcs.extend(_type(self.types, r.uleb()) for _ in range(r.uleb()))
+
+    def read_mems(self, r: _Reader) -> None:
+        self.mems.extend(r.limits()[0] for _ in range(r.uleb()))
+
+    def read_globals(self, r: _Reader) -> None:
+        for _ in range(r.uleb()):
+            self.globs.append((r.valtype(), bool(r.byte())))
+            r.const_expr()
+
+    def read_exports(self, r: _Reader) -> None:
+        self.exports.extend(_export(r, self) for _ in range(r.uleb()))
+
+
+_READERS = {
+    1: _Parts.read_types,
+    2: _Parts.read_imports,
+    3: _Parts.read_funcs,
+    _MEMORY_SECTION: _Parts.read_mems,
+    6: _Parts.read_globals,
+    7: _Parts.read_exports,
+}
+
+
 def describe(data: bytes) -> ModuleDesc:
     """The imports and exports of module `data`; `MalformedError` when it cannot be read."""
-    types: list[FuncSig] = []
-    funcs: list[FuncSig] = []
-    mems: list[int] = []
-    globs: list[tuple[ValType, bool]] = []
-    imports: list[ExternDesc] = []
-    exports: list[ExternDesc] = []
+    parts = _Parts()
     for sid, _, start, end in _sections(data):
-        r = _Reader(data[:end], start)
-        if sid == 1:
-            for _ in range(r.uleb()):
-                if r.byte() != 0x60:  # noqa: PLR2004
-                    msg = "malformed function type"
-                    raise MalformedError(msg)
-                params = [r.valtype() for _ in range(r.uleb())]
-                results = tuple(r.valtype() for _ in range(r.uleb()))
-                types.append(FuncSig(tuple((f"p{i}", t) for i, t in enumerate(params)), results))
-        elif sid == 2:  # noqa: PLR2004
-            for _ in range(r.uleb()):
-                imports.append(_import(r, types, funcs, mems, globs))
-        elif sid == 3:  # noqa: PLR2004
-            funcs += [_type(types, r.uleb()) for _ in range(r.uleb())]
-        elif sid == _MEMORY_SECTION:
-            mems += [r.limits()[0] for _ in range(r.uleb())]
-        elif sid == 6:  # noqa: PLR2004
-            for _ in range(r.uleb()):
-                globs.append((r.valtype(), bool(r.byte())))
-                r.const_expr()
-        elif sid == 7:  # noqa: PLR2004
-            for _ in range(r.uleb()):
-                exports.append(_export(r, funcs, mems, globs))
-    return ModuleDesc(tuple(imports), tuple(exports))
+        reader = _READERS.get(sid)
+        if reader is not None:
+            reader(parts, _Reader(data[:end], start))
+    return ModuleDesc(tuple(parts.imports), tuple(parts.exports))
 
 
 def _type(types: list[FuncSig], index: int) -> FuncSig:
@@ -140,23 +163,18 @@ def _type(types: list[FuncSig], index: int) -> FuncSig:
     return types[index]
 
 
-def _import(
-    r: _Reader,
-    types: list[FuncSig],
-    funcs: list[FuncSig],
-    mems: list[int],
-    globs: list[tuple[ValType, bool]],
-) -> ExternDesc:
+def _import(r: _Reader, parts: _Parts) -> ExternDesc:
     module, name, kind = r.name(), r.name(), _KINDS.get(r.byte(), "?")
     if kind == "func":
-        funcs.append(_type(types, r.uleb()))
-        return ExternDesc(module, name, kind, sig=funcs[-1])
+        parts.funcs.append(_type(parts.types, r.uleb()))
+        return ExternDesc(module, name, kind, sig=parts.funcs[-1])
     if kind == "memory":
-        mems.append(r.limits()[0])
-        return ExternDesc(module, name, kind, min_pages=mems[-1])
+        parts.mems.append(r.limits()[0])
+        return ExternDesc(module, name, kind, min_pages=parts.mems[-1])
     if kind == "global":
-        globs.append((r.valtype(), bool(r.byte())))
-        return ExternDesc(module, name, kind, global_type=globs[-1][0], mutable=globs[-1][1])
+        gt, mut = r.valtype(), bool(r.byte())
+        parts.globs.append((gt, mut))
+        return ExternDesc(module, name, kind, global_type=gt, mutable=mut)
     if kind == "table":
         r.byte()
         r.limits()
@@ -169,17 +187,15 @@ def _import(
     return ExternDesc(module, name, kind)
 
 
-def _export(
-    r: _Reader, funcs: list[FuncSig], mems: list[int], globs: list[tuple[ValType, bool]]
-) -> ExternDesc:
+def _export(r: _Reader, parts: _Parts) -> ExternDesc:
     name, kind, index = r.name(), _KINDS.get(r.byte(), "?"), r.uleb()
     try:
         if kind == "func":
-            return ExternDesc(None, name, kind, sig=funcs[index])
+            return ExternDesc(None, name, kind, sig=parts.funcs[index])
         if kind == "memory":
-            return ExternDesc(None, name, kind, min_pages=mems[index])
+            return ExternDesc(None, name, kind, min_pages=parts.mems[index])
         if kind == "global":
-            gt, mut = globs[index]
+            gt, mut = parts.globs[index]
             return ExternDesc(None, name, kind, global_type=gt, mutable=mut)
     except IndexError:
         msg = f"export `{name}`: {kind} index {index} out of range"
