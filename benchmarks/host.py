@@ -17,6 +17,7 @@ from importlib.metadata import version
 from typing import Any
 
 import wasmtime
+from extism_kernel import MissingDependencyError
 from extism_kernel.host import Plugin
 
 from benchmarks.kernel import plugin_wat
@@ -122,6 +123,22 @@ def _pywasm_echo(wasm: bytes, budget_s: float) -> dict[str, Any]:
     }
 
 
+def _wasm3_echo(wasm: bytes, budget_s: float) -> dict[str, Any]:
+    """Calls/s of the 10 B echo on the host's wasm3 runtime, with our kernel (its
+    no-reference-types variant; wasm3 rejects the official kernel's externref global)."""
+    data = bytes(ECHO_SIZES["10 B"])
+    try:
+        plugin = Plugin(wasm, runtime="wasm3")
+    except MissingDependencyError as exc:
+        return {"skipped": str(exc)}
+    call = functools.partial(plugin.call, "echo")
+    if call(data) != data:
+        msg = "wasm3: echo returned different bytes"
+        raise RuntimeError(msg)
+    best = max(_calls_per_s(call, data, budget_s / 3) for _ in range(3))
+    return {"impl": "extism_kernel.host, wasm3 runtime", "calls_per_s": {"10 B": best}}
+
+
 def run(budget_s: float = 1.0, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Measure both sides; the official SDK is reported as skipped when it is not installed."""
     wasm = echo_wasm()
@@ -138,4 +155,7 @@ def run(budget_s: float = 1.0, log: Callable[[str], None] = print) -> dict[str, 
     for side, figures in _measure(sides, wasm, budget_s).items():
         result[side].update(figures)
     result["pywasm"] = _pywasm_echo(wasm, budget_s)
+    result["wasm3"] = _wasm3_echo(wasm, budget_s)
+    w3 = result["wasm3"].get("calls_per_s", {}).get("10 B")
+    log(f"host: echo 10 B on wasm3: {w3:,.0f} calls/s" if w3 else f"host: wasm3 {result['wasm3']}")
     return result

@@ -53,6 +53,11 @@ def host_rows(host: dict[str, Any]) -> list[Row]:
         f = pywasm.get("official_kernel_calls_per_s", {}).get("10 B")
         label = "echo 10 B: calls/s, pywasm runtime (official: its kernel on this host)"
         rows.append(Row("host", label, "calls/s", py, f, gain_rate(py, f)))
+    w3 = host.get("wasm3", {})
+    rate = w3.get("calls_per_s", {}).get("10 B")
+    if rate or "skipped" in w3:
+        label = "echo 10 B: calls/s, wasm3 runtime"
+        rows.append(Row("host", label, "calls/s", rate, None, note=w3.get("skipped", "")))
     o, f = ours.get("load_s"), official.get("load_s")
     gain = gain_time(o, f)
     rows.append(

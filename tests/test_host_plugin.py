@@ -189,8 +189,10 @@ def test_start_section_runs_at_first_call(kernel):
 
 
 def test_unknown_runtime_is_refused():
-    with pytest.raises(ValueError, match=r"^runtime `wasm3`: expected one of wasmtime, pywasm$"):
-        Plugin(plugin_wasm("echo"), runtime="wasm3")
+    with pytest.raises(
+        ValueError, match=r"^runtime `wasmer`: expected one of wasmtime, pywasm, wasm3$"
+    ):
+        Plugin(plugin_wasm("echo"), runtime="wasmer")
 
 
 def test_plugin_names_its_runtime(host_runtime):

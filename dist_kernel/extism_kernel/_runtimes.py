@@ -18,8 +18,8 @@ from extism_kernel._errors import MissingDependencyError, UnknownRuntimeError
 if TYPE_CHECKING:
     from extism_kernel.host._runtime_api import Runtime
 
-RuntimeName = Literal["wasmtime", "pywasm"]
-RUNTIMES: tuple[RuntimeName, ...] = ("wasmtime", "pywasm")
+RuntimeName = Literal["wasmtime", "pywasm", "wasm3"]
+RUNTIMES: tuple[RuntimeName, ...] = ("wasmtime", "pywasm", "wasm3")
 DEFAULT_RUNTIME: RuntimeName = "wasmtime"
 RUNTIME_ENV = "EXTISM_KERNEL_RUNTIME"  # the runtime of a `Plugin` created without `runtime=`
 
@@ -27,6 +27,7 @@ RUNTIME_ENV = "EXTISM_KERNEL_RUNTIME"  # the runtime of a `Plugin` created witho
 _ADAPTERS: dict[str, tuple[str, str, str, str]] = {
     "wasmtime": ("extism_kernel.host._runtime_wasmtime", "WasmtimeRuntime", "wasmtime", "host"),
     "pywasm": ("extism_kernel.host._runtime_pywasm", "PywasmRuntime", "pywasm", "pywasm"),
+    "wasm3": ("extism_kernel.host._runtime_wasm3", "Wasm3Runtime", "wasm3", "wasm3"),
 }
 
 TRACE = 5  # Python has no TRACE level: just below DEBUG

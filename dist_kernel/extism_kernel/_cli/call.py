@@ -61,7 +61,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=RUNTIMES,
         default=None,
         help="the host's WebAssembly runtime (default: $EXTISM_KERNEL_RUNTIME or wasmtime;"
-        " pywasm: pure Python, slow, no timeouts or cancel handles)",
+        " pywasm: pure Python, slow, no timeouts or cancel handles;"
+        " wasm3: C interpreter, no timeouts, cancel handles or WASI)",
     )
     parser.add_argument(
         "--http-response-headers",

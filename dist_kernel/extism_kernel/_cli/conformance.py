@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=RUNTIMES,
         default=None,
         help="the host's WebAssembly runtime (default: $EXTISM_KERNEL_RUNTIME or wasmtime;"
-        " pywasm: pure Python, slow)",
+        " pywasm: pure Python, slow; wasm3: C interpreter)",
     )
     parser.add_argument("-k", dest="select", help="only cases whose name contains this text")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

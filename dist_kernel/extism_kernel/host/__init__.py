@@ -1,11 +1,12 @@
-"""The reference host: run Extism plugins on the kernel, from Python, on wasmtime or pywasm.
+"""The reference host: run Extism plugins on the kernel, from Python, on wasmtime, pywasm or wasm3.
 
     >>> from extism_kernel.host import Plugin
     >>> with Plugin(open("count_vowels.wasm", "rb").read()) as plugin:
     ...     plugin.call("count_vowels", "hello world")
 
 Needs the `host` extra (`pip install 'extism-kernel[host]'`, which brings wasmtime), or the
-`pywasm` extra for `Plugin(..., runtime="pywasm")`, the pure-Python runtime (docs/runtimes.md).
+`pywasm` extra for `Plugin(..., runtime="pywasm")`, the pure-Python runtime, or the `wasm3` extra
+for `Plugin(..., runtime="wasm3")`, a C interpreter (docs/runtimes.md).
 The API is the official `extism` Python SDK's (everything in its `__all__`: code written for it
 runs after `import extism_kernel.host as extism`), plus `kernel=` to run on any kernel bytes,
 `runtime=` and `Manifest`; see docs/host.md.

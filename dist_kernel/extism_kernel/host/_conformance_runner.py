@@ -196,7 +196,8 @@ def run_suite(
     """Run the suite (cases whose name contains `select`, or all) on the reference host.
 
     `kernel` is the kernel module to run on (default: this package's), `runtime` the host's
-    WebAssembly runtime (`wasmtime` or `pywasm`; default: `$EXTISM_KERNEL_RUNTIME` or wasmtime).
+    WebAssembly runtime (`wasmtime`, `pywasm` or `wasm3`; default: `$EXTISM_KERNEL_RUNTIME` or
+    wasmtime).
     Cases of rules beyond the reference kernel run on this package's kernels and, with
     `built_from_source`, on `kernel` as a build of this source; on other kernels they are skipped.
     Raises `MissingDependencyError` without wasmtime, `InvalidWasmError` when `kernel` is not

@@ -50,9 +50,10 @@ class Plugin:
     `Manifest`. `config` is merged over the manifest's config. `functions` are the user host
     functions (default: every `@host_fn`). Raises `ManifestError` for a bad manifest,
     `LinkError` for an import nobody provides, `AbiMismatchError` for a kernel that does not
-    match the ABI spec. `runtime` is `wasmtime` (default, or `$EXTISM_KERNEL_RUNTIME`) or
-    `pywasm` (pure Python, slow); a feature the runtime lacks (a timeout, WASI, a cancel handle)
-    raises `UnsupportedFeatureError`, and an unknown runtime name `UnknownRuntimeError`.
+    match the ABI spec. `runtime` is `wasmtime` (default, or `$EXTISM_KERNEL_RUNTIME`),
+    `pywasm` (pure Python, slow) or `wasm3` (a C interpreter); a feature the runtime lacks (a
+    timeout, WASI, a cancel handle) raises `UnsupportedFeatureError`, and an unknown runtime name
+    `UnknownRuntimeError`.
     """
 
     def __init__(  # noqa: PLR0913
@@ -148,7 +149,7 @@ class Plugin:
 
     @property
     def runtime(self) -> str:
-        """The name of the runtime this plugin runs on (`wasmtime` or `pywasm`)."""
+        """The name of the runtime this plugin runs on (`wasmtime`, `pywasm` or `wasm3`)."""
         return self._runtime.name
 
     def call(

@@ -1,0 +1,250 @@
+"""Read a module's imports and exports from its bytes, and cap its memories (for wasm3).
+
+wasm3's Python binding describes no module, so the wasm3 runtime reads the binary itself: the
+type, import, function, memory, global and export sections, nothing else. Memory limits are
+applied by rewriting the memory section's maximum, which wasm3's `memory.grow` honours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from extism_kernel._abi import FuncSig, ValType
+from extism_kernel._wasm import ExternDesc, ModuleDesc
+
+MAGIC = b"\0asm\x01\0\0\0"
+_VALTYPES = {0x7F: ValType.I32, 0x7E: ValType.I64, 0x7D: ValType.F32, 0x7C: ValType.F64}
+_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
+_MEMORY_SECTION = 5
+# opcodes of constant expressions -> how their immediate is read ("" for none)
+_CONST_OPS = {0x41: "s", 0x42: "s", 0x43: "4", 0x44: "8", 0x23: "u", 0xD0: "1", 0xD2: "u"}
+
+
+class MalformedError(ValueError):
+    """The bytes are not a WebAssembly module this reader understands."""
+
+
+@dataclass
+class _Reader:
+    data: bytes
+    pos: int = 0
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            msg = "unexpected end of module"
+            raise MalformedError(msg)
+        self.pos += 1
+        return self.data[self.pos - 1]
+
+    def uleb(self) -> int:
+        result = shift = 0
+        while True:
+            b = self.byte()
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return result
+            if shift > 70:
+                msg = "LEB128 number too long"
+                raise MalformedError(msg)
+
+    def skip(self, n: int) -> None:
+        if self.pos + n > len(self.data):
+            msg = "unexpected end of module"
+            raise MalformedError(msg)
+        self.pos += n
+
+    def name(self) -> str:
+        n = self.uleb()
+        start = self.pos
+        self.skip(n)
+        try:
+            return self.data[start : self.pos].decode()
+        except UnicodeDecodeError:
+            msg = "malformed UTF-8 name"
+            raise MalformedError(msg) from None
+
+    def valtype(self) -> ValType:
+        return _VALTYPES.get(self.byte(), ValType.EXTERNREF)  # references: only for messages
+
+    def limits(self) -> tuple[int, int | None]:
+        flags = self.byte()
+        low = self.uleb()
+        return low, self.uleb() if flags & 1 else None
+
+    def const_expr(self) -> None:
+        while (op := self.byte()) != 0x0B:
+            kind = _CONST_OPS.get(op, "")
+            if kind in ("s", "u"):
+                self.uleb()
+            elif kind:
+                self.skip(int(kind))
+
+
+def _sections(data: bytes) -> list[tuple[int, int, int, int]]:
+    """(id, start of header, start of content, end) of each section."""
+    if not data.startswith(MAGIC):
+        msg = "not a WebAssembly module (bad magic number or version)"
+        raise MalformedError(msg)
+    r = _Reader(data, len(MAGIC))
+    found = []
+    while r.pos < len(data):
+        header = r.pos
+        sid = r.byte()
+        size = r.uleb()
+        start = r.pos
+        r.skip(size)
+        found.append((sid, header, start, r.pos))
+    return found
+
+
+@dataclass
+class _Parts:
+    """What the sections read so far declare, in index order (imports first)."""
+
+    types: list[FuncSig] = field(default_factory=list)
+    funcs: list[FuncSig] = field(default_factory=list)
+    mems: list[int] = field(default_factory=list)
+    globs: list[tuple[ValType, bool]] = field(default_factory=list)
+    imports: list[ExternDesc] = field(default_factory=list)
+    exports: list[ExternDesc] = field(default_factory=list)
+
+    def read_types(self, r: _Reader) -> None:
+        for _ in range(r.uleb()):
+            if r.byte() != 0x60:
+                msg = "malformed function type"
+                raise MalformedError(msg)
+            params = [r.valtype() for _ in range(r.uleb())]
+            results = tuple(r.valtype() for _ in range(r.uleb()))
+            self.types.append(FuncSig(tuple((f"p{i}", t) for i, t in enumerate(params)), results))
+
+    def read_imports(self, r: _Reader) -> None:
+        self.imports.extend(_import(r, self) for _ in range(r.uleb()))
+
+    def read_funcs(self, r: _Reader) -> None:
+        self.funcs.extend(_type(self.types, r.uleb()) for _ in range(r.uleb()))
+
+    def read_mems(self, r: _Reader) -> None:
+        self.mems.extend(r.limits()[0] for _ in range(r.uleb()))
+
+    def read_globals(self, r: _Reader) -> None:
+        for _ in range(r.uleb()):
+            self.globs.append((r.valtype(), bool(r.byte())))
+            r.const_expr()
+
+    def read_exports(self, r: _Reader) -> None:
+        self.exports.extend(_export(r, self) for _ in range(r.uleb()))
+
+
+_READERS = {
+    1: _Parts.read_types,
+    2: _Parts.read_imports,
+    3: _Parts.read_funcs,
+    _MEMORY_SECTION: _Parts.read_mems,
+    6: _Parts.read_globals,
+    7: _Parts.read_exports,
+}
+
+
+def describe(data: bytes) -> ModuleDesc:
+    """The imports and exports of module `data`; `MalformedError` when it cannot be read."""
+    parts = _Parts()
+    for sid, _, start, end in _sections(data):
+        reader = _READERS.get(sid)
+        if reader is not None:
+            reader(parts, _Reader(data[:end], start))
+    return ModuleDesc(tuple(parts.imports), tuple(parts.exports))
+
+
+def _type(types: list[FuncSig], index: int) -> FuncSig:
+    if index >= len(types):
+        msg = f"type index {index} out of range"
+        raise MalformedError(msg)
+    return types[index]
+
+
+def _import(r: _Reader, parts: _Parts) -> ExternDesc:
+    module, name, kind = r.name(), r.name(), _KINDS.get(r.byte(), "?")
+    if kind == "func":
+        parts.funcs.append(_type(parts.types, r.uleb()))
+        return ExternDesc(module, name, kind, sig=parts.funcs[-1])
+    if kind == "memory":
+        parts.mems.append(r.limits()[0])
+        return ExternDesc(module, name, kind, min_pages=parts.mems[-1])
+    if kind == "global":
+        gt, mut = r.valtype(), bool(r.byte())
+        parts.globs.append((gt, mut))
+        return ExternDesc(module, name, kind, global_type=gt, mutable=mut)
+    if kind == "table":
+        r.byte()
+        r.limits()
+    elif kind == "tag":
+        r.byte()
+        r.uleb()
+    else:
+        msg = "malformed import kind"
+        raise MalformedError(msg)
+    return ExternDesc(module, name, kind)
+
+
+def _export(r: _Reader, parts: _Parts) -> ExternDesc:
+    name, kind, index = r.name(), _KINDS.get(r.byte(), "?"), r.uleb()
+    try:
+        if kind == "func":
+            return ExternDesc(None, name, kind, sig=parts.funcs[index])
+        if kind == "memory":
+            return ExternDesc(None, name, kind, min_pages=parts.mems[index])
+        if kind == "global":
+            gt, mut = parts.globs[index]
+            return ExternDesc(None, name, kind, global_type=gt, mutable=mut)
+    except IndexError:
+        msg = f"export `{name}`: {kind} index {index} out of range"
+        raise MalformedError(msg) from None
+    return ExternDesc(None, name, kind)
+
+
+def _uleb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def cap_memories(data: bytes, max_pages: int) -> bytes:
+    """`data` with each memory it defines limited to `max_pages` (its own maximum if lower)."""
+    for sid, header, start, end in _sections(data):
+        if sid != _MEMORY_SECTION:
+            continue
+        r = _Reader(data[:end], start)
+        body = bytearray()
+        count = r.uleb()
+        body += _uleb(count)
+        for _ in range(count):
+            flags = r.byte()
+            low = r.uleb()
+            high = r.uleb() if flags & 1 else max_pages
+            body.append(flags | 1)
+            body += _uleb(low) + _uleb(min(high, max_pages))
+        section = bytes([_MEMORY_SECTION]) + _uleb(len(body)) + bytes(body)
+        return data[:header] + section + data[end:]
+    return data
+
+
+def strip_names(data: bytes) -> bytes:
+    """`data` without its `name` custom section.
+
+    wasm3 finds a function by the name the name section gives it before its export name, so an
+    internal `$fail` would shadow the export `fail`: without the section, exports win.
+    """
+    out = bytearray()
+    last = 0
+    for sid, header, start, end in _sections(data):
+        if sid == 0 and _Reader(data[:end], start).name() == "name":
+            out += data[last:header]
+            last = end
+    return bytes(out + data[last:]) if last else data
