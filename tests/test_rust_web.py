@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from extism_kernel import kernel_bytes
 from extism_kernel._conformance import load_suite
+from extism_kernel._wasm_binary import custom_section
 from extism_kernel.host._conformance_runner import run_suite
 
 from tooling import rust_web
-from tooling.wasm_binary import custom_section
 
 
 def test_without_apt_the_error_names_the_missing_tool(

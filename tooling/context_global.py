@@ -9,9 +9,9 @@ other byte is copied as it is, so the rewrite is deterministic and adds 22 bytes
 
 from __future__ import annotations
 
-from tooling.wasm_binary import (
+from extism_kernel._wasm_binary import (
     MAGIC,
-    ModuleRewriteError,
+    MalformedModuleError,
     Section,
     read_uleb128,
     split_sections,
@@ -47,20 +47,20 @@ def add_context_global(wasm: bytes) -> bytes:
     """Return `wasm` with `extism_context` appended as a null externref global and exported.
 
     The module must import nothing (a kernel never does), have an export section, and not
-    already export the name. Raises `ModuleRewriteError` otherwise.
+    already export the name. Raises `MalformedModuleError` otherwise.
     """
     sections = split_sections(wasm)
     ids = [s.id for s in sections]
     if IMPORT_SECTION in ids:
         msg = "the module has an import section; a kernel imports nothing"
-        raise ModuleRewriteError(msg)
+        raise MalformedModuleError(msg)
     if EXPORT_SECTION not in ids:
         msg = "the module has no export section"
-        raise ModuleRewriteError(msg)
+        raise MalformedModuleError(msg)
     exports = sections[ids.index(EXPORT_SECTION)]
     if CONTEXT_GLOBAL in _export_names(exports.payload):
         msg = f"the module already exports `{CONTEXT_GLOBAL}`"
-        raise ModuleRewriteError(msg)
+        raise MalformedModuleError(msg)
     if GLOBAL_SECTION in ids:
         index = ids.index(GLOBAL_SECTION)
         payload, global_index = _append_to_vector(

@@ -19,8 +19,7 @@ from pathlib import Path
 from extism_kernel._abi import load_abi
 from extism_kernel._check import check_kernel
 from extism_kernel._errors import ExtismKernelError, InvalidWasmError
-
-from tooling.wasm_binary import MAGIC, ModuleRewriteError, read_uleb128
+from extism_kernel._wasm_binary import MAGIC, MalformedModuleError, read_uleb128
 
 CACHE_DIR = Path(os.environ.get("EXTISM_KERNEL_CACHE", Path.home() / ".cache" / "extism-kernel"))
 LAST_SECTION_ID = 12  # data count; custom sections (0) may come anywhere
@@ -44,7 +43,7 @@ def module_extent(blob: bytes, start: int) -> int:
             break
         try:
             size, body = read_uleb128(blob, pos + 1, "section header")
-        except ModuleRewriteError:
+        except MalformedModuleError:
             break
         if body + size > len(blob):
             break

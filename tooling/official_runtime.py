@@ -13,8 +13,9 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from extism_kernel._wasm_binary import MalformedModuleError, pad_to_size
+
 from tooling.official_kernel import OfficialKernelError, extism_sys_wheel, official_kernel
-from tooling.wasm_binary import ModuleRewriteError, pad_to_size
 
 OFFICIAL_KERNEL_SIZE = 3474  # the size libextism embeds (extism/extism v1.7.0 to v1.13.0)
 PACKAGE = "extism_sys"
@@ -35,7 +36,7 @@ def fit_kernel(kernel: bytes, size: int) -> bytes:
         raise OfficialRuntimeError(msg)
     try:
         return pad_to_size(kernel, size, PADDING_SECTION)
-    except ModuleRewriteError as exc:
+    except MalformedModuleError as exc:
         raise OfficialRuntimeError(str(exc)) from None
 
 

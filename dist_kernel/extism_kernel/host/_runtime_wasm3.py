@@ -24,9 +24,10 @@ import wasm3  # a missing package: _runtimes.new_runtime says so
 from extism_kernel._abi import FuncSig, ValType
 from extism_kernel._errors import PluginError
 from extism_kernel._wasm import ExternDesc, ModuleDesc, error_cause
+from extism_kernel._wasm_binary import MalformedModuleError
 from extism_kernel.host._manifest import WAT_PREFIXES
 from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, StoreLimits, WasmCall
-from extism_kernel.host._wasm3_binary import MalformedError, cap_memories, describe, strip_names
+from extism_kernel.host._wasm3_binary import cap_memories, describe, strip_names
 
 PAGE = 65536
 STACK_BYTES = 1 << 20  # each wasm3 runtime's value stack
@@ -240,14 +241,14 @@ class Wasm3Runtime:
         desc = _DESCS.get(key)
         try:
             data = strip_names(data)
-        except MalformedError as exc:
+        except MalformedModuleError as exc:
             msg = f"`{origin}`: not a valid WebAssembly module: {exc}"
             raise PluginError(msg, kind="host") from None
         if desc is None:
             try:
                 desc = describe(data)
                 wasm3.Environment().parse_module(data)
-            except (MalformedError, RuntimeError) as exc:
+            except (MalformedModuleError, RuntimeError) as exc:
                 msg = f"`{origin}`: not a valid WebAssembly module: {exc}"
                 raise PluginError(msg, kind="host") from None
             if len(_DESCS) >= _CACHE_MAX:

@@ -11,17 +11,20 @@ from dataclasses import dataclass, field
 
 from extism_kernel._abi import FuncSig, ValType
 from extism_kernel._wasm import ExternDesc, ModuleDesc
+from extism_kernel._wasm_binary import (
+    CUSTOM_SECTION,
+    MAGIC,
+    MalformedModuleError,
+    Section,
+    split_sections,
+    uleb128,
+)
 
-MAGIC = b"\0asm\x01\0\0\0"
 _VALTYPES = {0x7F: ValType.I32, 0x7E: ValType.I64, 0x7D: ValType.F32, 0x7C: ValType.F64}
 _KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
 _MEMORY_SECTION = 5
 # opcodes of constant expressions -> how their immediate is read ("" for none)
 _CONST_OPS = {0x41: "s", 0x42: "s", 0x43: "4", 0x44: "8", 0x23: "u", 0xD0: "1", 0xD2: "u"}
-
-
-class MalformedError(ValueError):
-    """The bytes are not a WebAssembly module this reader understands."""
 
 
 @dataclass
@@ -32,7 +35,7 @@ class _Reader:
     def byte(self) -> int:
         if self.pos >= len(self.data):
             msg = "unexpected end of module"
-            raise MalformedError(msg)
+            raise MalformedModuleError(msg)
         self.pos += 1
         return self.data[self.pos - 1]
 
@@ -46,12 +49,12 @@ class _Reader:
                 return result
             if shift > 70:
                 msg = "LEB128 number too long"
-                raise MalformedError(msg)
+                raise MalformedModuleError(msg)
 
     def skip(self, n: int) -> None:
         if self.pos + n > len(self.data):
             msg = "unexpected end of module"
-            raise MalformedError(msg)
+            raise MalformedModuleError(msg)
         self.pos += n
 
     def name(self) -> str:
@@ -62,7 +65,7 @@ class _Reader:
             return self.data[start : self.pos].decode()
         except UnicodeDecodeError:
             msg = "malformed UTF-8 name"
-            raise MalformedError(msg) from None
+            raise MalformedModuleError(msg) from None
 
     def valtype(self) -> ValType:
         return _VALTYPES.get(self.byte(), ValType.EXTERNREF)  # references: only for messages
@@ -81,23 +84,6 @@ class _Reader:
                 self.skip(int(kind))
 
 
-def _sections(data: bytes) -> list[tuple[int, int, int, int]]:
-    """(id, start of header, start of content, end) of each section."""
-    if not data.startswith(MAGIC):
-        msg = "not a WebAssembly module (bad magic number or version)"
-        raise MalformedError(msg)
-    r = _Reader(data, len(MAGIC))
-    found = []
-    while r.pos < len(data):
-        header = r.pos
-        sid = r.byte()
-        size = r.uleb()
-        start = r.pos
-        r.skip(size)
-        found.append((sid, header, start, r.pos))
-    return found
-
-
 @dataclass
 class _Parts:
     """What the sections read so far declare, in index order (imports first)."""
@@ -113,7 +99,7 @@ class _Parts:
         for _ in range(r.uleb()):
             if r.byte() != 0x60:
                 msg = "malformed function type"
-                raise MalformedError(msg)
+                raise MalformedModuleError(msg)
             params = [r.valtype() for _ in range(r.uleb())]
             results = tuple(r.valtype() for _ in range(r.uleb()))
             self.types.append(FuncSig(tuple((f"p{i}", t) for i, t in enumerate(params)), results))
@@ -147,19 +133,19 @@ _READERS = {
 
 
 def describe(data: bytes) -> ModuleDesc:
-    """The imports and exports of module `data`; `MalformedError` when it cannot be read."""
+    """The imports and exports of module `data`; `MalformedModuleError` when it cannot be read."""
     parts = _Parts()
-    for sid, _, start, end in _sections(data):
-        reader = _READERS.get(sid)
+    for section in split_sections(data):
+        reader = _READERS.get(section.id)
         if reader is not None:
-            reader(parts, _Reader(data[:end], start))
+            reader(parts, _Reader(section.payload))
     return ModuleDesc(tuple(parts.imports), tuple(parts.exports))
 
 
 def _type(types: list[FuncSig], index: int) -> FuncSig:
     if index >= len(types):
         msg = f"type index {index} out of range"
-        raise MalformedError(msg)
+        raise MalformedModuleError(msg)
     return types[index]
 
 
@@ -183,7 +169,7 @@ def _import(r: _Reader, parts: _Parts) -> ExternDesc:
         r.uleb()
     else:
         msg = "malformed import kind"
-        raise MalformedError(msg)
+        raise MalformedModuleError(msg)
     return ExternDesc(module, name, kind)
 
 
@@ -199,39 +185,28 @@ def _export(r: _Reader, parts: _Parts) -> ExternDesc:
             return ExternDesc(None, name, kind, global_type=gt, mutable=mut)
     except IndexError:
         msg = f"export `{name}`: {kind} index {index} out of range"
-        raise MalformedError(msg) from None
+        raise MalformedModuleError(msg) from None
     return ExternDesc(None, name, kind)
-
-
-def _uleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def cap_memories(data: bytes, max_pages: int) -> bytes:
     """`data` with each memory it defines limited to `max_pages` (its own maximum if lower)."""
-    for sid, header, start, end in _sections(data):
-        if sid != _MEMORY_SECTION:
+    sections = split_sections(data)
+    for i, section in enumerate(sections):
+        if section.id != _MEMORY_SECTION:
             continue
-        r = _Reader(data[:end], start)
+        r = _Reader(section.payload)
         body = bytearray()
         count = r.uleb()
-        body += _uleb(count)
+        body += uleb128(count)
         for _ in range(count):
             flags = r.byte()
             low = r.uleb()
             high = r.uleb() if flags & 1 else max_pages
             body.append(flags | 1)
-            body += _uleb(low) + _uleb(min(high, max_pages))
-        section = bytes([_MEMORY_SECTION]) + _uleb(len(body)) + bytes(body)
-        return data[:header] + section + data[end:]
+            body += uleb128(low) + uleb128(min(high, max_pages))
+        sections[i] = Section(_MEMORY_SECTION, bytes(body))
+        return _join(sections)
     return data
 
 
@@ -241,10 +216,10 @@ def strip_names(data: bytes) -> bytes:
     wasm3 finds a function by the name the name section gives it before its export name, so an
     internal `$fail` would shadow the export `fail`: without the section, exports win.
     """
-    out = bytearray()
-    last = 0
-    for sid, header, start, end in _sections(data):
-        if sid == 0 and _Reader(data[:end], start).name() == "name":
-            out += data[last:header]
-            last = end
-    return bytes(out + data[last:]) if last else data
+    sections = split_sections(data)
+    kept = [s for s in sections if s.id != CUSTOM_SECTION or _Reader(s.payload).name() != "name"]
+    return data if len(kept) == len(sections) else _join(kept)
+
+
+def _join(sections: list[Section]) -> bytes:
+    return MAGIC + b"".join(s.encode() for s in sections)

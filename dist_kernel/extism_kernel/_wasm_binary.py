@@ -1,7 +1,8 @@
 """The WebAssembly binary format's framing: LEB128 numbers, sections, custom sections.
 
-Only what the tooling's byte-level edits need (adding the context global, padding a kernel to a
-fixed size, finding a module inside a shared library). Validation is wasmtime's and
+The one implementation of the framing, for the byte-level edits of the tooling (adding the
+context global, padding a kernel to a fixed size, finding a module inside a shared library) and
+of the wasm3 runtime (capping memories, dropping the name section). Validation is wasmtime's and
 wasm-tools' job, never this module's.
 """
 
@@ -13,8 +14,8 @@ MAGIC = b"\0asm\x01\0\0\0"
 CUSTOM_SECTION = 0
 
 
-class ModuleRewriteError(ValueError):
-    """The module is not in a shape the rewrite handles; the message says what and where."""
+class MalformedModuleError(ValueError):
+    """The module is not in a shape this code handles; the message says what and where."""
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,21 @@ def read_uleb128(data: bytes, pos: int, where: str) -> tuple[int, int]:
             return value, pos
         shift += 7
     msg = f"{where}: truncated or overlong LEB128 at byte {pos}"
-    raise ModuleRewriteError(msg)
+    raise MalformedModuleError(msg)
 
 
 def split_sections(wasm: bytes) -> list[Section]:
-    """The module's sections in order; raise `ModuleRewriteError` on a bad header or framing."""
+    """The module's sections in order; raise `MalformedModuleError` on a bad header or framing."""
     if not wasm.startswith(MAGIC):
         msg = "not a WebAssembly 1.0 module (bad magic or version)"
-        raise ModuleRewriteError(msg)
+        raise MalformedModuleError(msg)
     sections, pos = [], len(MAGIC)
     while pos < len(wasm):
         section_id = wasm[pos]
         size, body = read_uleb128(wasm, pos + 1, f"section {section_id} at byte {pos}")
         if body + size > len(wasm):
             msg = f"section {section_id} at byte {pos} runs past the end of the module"
-            raise ModuleRewriteError(msg)
+            raise MalformedModuleError(msg)
         sections.append(Section(section_id, wasm[body : body + size]))
         pos = body + size
     return sections
@@ -82,7 +83,7 @@ def custom_section(name: str, content: bytes) -> bytes:
 def pad_to_size(wasm: bytes, size: int, name: str) -> bytes:
     """Append a custom section called `name`, filled with zeros, so that `wasm` is `size` bytes.
 
-    Engines ignore custom sections, so the module behaves the same. Raises `ModuleRewriteError`
+    Engines ignore custom sections, so the module behaves the same. Raises `MalformedModuleError`
     when `wasm` is already too large (or too close to `size` to hold any section).
     """
     for filler in range(size - len(wasm), -1, -1):
@@ -92,4 +93,4 @@ def pad_to_size(wasm: bytes, size: int, name: str) -> bytes:
         if len(padded) < size:
             break
     msg = f"a {len(wasm)}-byte module cannot be padded to {size} bytes with a custom section"
-    raise ModuleRewriteError(msg)
+    raise MalformedModuleError(msg)
