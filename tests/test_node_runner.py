@@ -100,3 +100,17 @@ def test_a_failing_case_exits_1_and_is_named(suite: Path, tmp_path: Path) -> Non
     assert verdict == "FAIL"
     assert detail.startswith('step 1 `get`: expected output "tampered" but found')
     assert " passed, 1 failed, " in proc.stdout.splitlines()[-1]
+
+
+def test_echo_rate_checks_every_output_and_prints_calls_per_second(suite: Path) -> None:
+    proc = _run(suite, "--echo-rate", "0.2")
+    assert proc.returncode == 0, proc.stderr
+    rate, _, engine = proc.stdout.removeprefix("echo 10 B: ").partition(" calls/s ")
+    assert int(rate) > 0
+    assert engine.startswith("(V8 ")
+
+
+def test_echo_rate_needs_a_positive_duration(suite: Path) -> None:
+    proc = _run(suite, "--echo-rate", "soon")
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "error: --echo-rate takes a positive number of seconds\n"

@@ -2,6 +2,8 @@
 //
 //   extism-kernel conformance --export out/
 //   node run.mjs out/ [--kernel KERNEL.wasm] [-k TEXT]
+//   node run.mjs out/ --echo-rate SECONDS      (calls/s of a 10-byte echo through the suite's
+//                                              io plugin, each output checked; no cases run)
 //
 // Runs every case of out/cases.json (see docs/conformance.md) on Node's own WebAssembly: one
 // fresh kernel instance and plugin instance per case, the kernel's exports linked under the ABI's
@@ -293,15 +295,41 @@ function render(kernelName, results) {
 // --- main -------------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const args = { dir: null, kernel: null, select: null };
+  const args = { dir: null, kernel: null, select: null, echoRate: null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--kernel") args.kernel = argv[++i];
+    else if (argv[i] === "--echo-rate") args.echoRate = Number(argv[++i]);
     else if (argv[i] === "-k") args.select = argv[++i];
     else if (args.dir === null && !argv[i].startsWith("-")) args.dir = argv[i];
     else throw new Unreadable(`unexpected argument \`${argv[i]}\``);
   }
   if (!args.dir) throw new Unreadable("usage: node run.mjs EXPORT_DIR [--kernel KERNEL.wasm] [-k TEXT]");
+  if (args.echoRate !== null && !(args.echoRate > 0)) {
+    throw new Unreadable("--echo-rate takes a positive number of seconds");
+  }
   return args;
+}
+
+// The engine's speed on the smallest real call: reset, input, the plugin's echo, output.
+function echoRate(ctx, suite, seconds) {
+  const echo = suite.cases.find((c) => c.name.startsWith("io/echo"));
+  if (!echo) throw new Unreadable("the suite has no io/echo case");
+  const inst = newInstance(ctx, echo);
+  const input = Buffer.from("0123456789");
+  let calls = 0;
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(Math.round(seconds * 1e9));
+  let now = start;
+  while (now < end) {
+    for (let i = 0; i < 100; i++) {
+      const got = call(inst, "echo", input);
+      if (!got.output || !got.output.equals(input)) throw new Error(`echo returned ${show(got)}`);
+    }
+    calls += 100;
+    now = process.hrtime.bigint();
+  }
+  const rate = Math.round(calls / (Number(now - start) / 1e9));
+  return `echo 10 B: ${rate} calls/s (V8 ${process.versions.v8}, Node ${process.version})\n`;
 }
 
 function main(argv) {
@@ -334,6 +362,10 @@ function main(argv) {
     ),
     httpBase: "http://127.0.0.1:1", // no echo server: requests to allowed hosts are skipped
   };
+  if (args.echoRate !== null) {
+    process.stdout.write(echoRate(ctx, suite, args.echoRate));
+    return 0;
+  }
   const cases = suite.cases.filter((c) => !args.select || c.name.includes(args.select));
   const results = cases.map((c) => runCase(ctx, c));
   const { text, failed } = render(args.kernel ?? "extism-kernel", results);
