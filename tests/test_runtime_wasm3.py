@@ -7,11 +7,12 @@ import sys
 import pytest
 from extism_kernel._cli import main
 from extism_kernel._conformance import load_suite
-from extism_kernel._errors import MissingDependencyError
+from extism_kernel._errors import ManifestError, MissingDependencyError
 from extism_kernel._kernel import kernel_bytes
 from extism_kernel._runtimes import new_runtime
 from extism_kernel.host import Plugin, PluginError, UnsupportedFeatureError, ValType, host_fn
 from extism_kernel.host._conformance_runner import run_suite
+from extism_kernel.host._wasm3_binary import cap_memories
 
 from tests.host_plugins import plugin_wasm
 
@@ -150,3 +151,37 @@ def test_named_modules_link_through_host_functions() -> None:
     with pytest.raises(PluginError) as info:
         plugin.call("run")
     assert info.value.code == 10  # three memories of 10 pages: a's grew to its share
+
+
+GROW_UNTIL_REFUSED = (
+    '(func (export "run") (result i32)'
+    " (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))"
+    " (memory.size))"
+)
+
+
+@pytest.mark.parametrize(
+    ("memory", "pages"),
+    [
+        ("(memory 0 0)", 1),  # wasm3 reads a maximum of 0 as none: written as 1
+        ("", 20),  # no memory declared (invalid, but wasm3 does not validate): one is added
+        ("(memory 1)", 20),
+        ("(memory 1 3)", 3),
+    ],
+    ids=["max-0", "no-memory", "unbounded", "own-lower-max"],
+)
+def test_a_plugin_cannot_grow_past_its_share(memory: str, pages: int) -> None:
+    """Under max_pages 40 the kernel and the plugin get 20 pages each, whatever it declares."""
+    wat = f"(module {memory} {GROW_UNTIL_REFUSED})".encode()
+    plugin = Plugin({"wasm": [{"data": wat}], "memory": {"max_pages": 40}}, runtime="wasm3")
+    with pytest.raises(PluginError) as info:
+        plugin.call("run")
+    assert info.value.code == pages  # memory.size after the refused grow is the export's rc
+
+
+def test_a_limit_of_zero_pages_is_never_written() -> None:
+    """wasm3 would read it as no limit; a share is at least 1 page (the kernel needs one)."""
+    with pytest.raises(ValueError, match=r"limit of 0 pages"):
+        cap_memories(plugin_wasm("echo"), 0)
+    with pytest.raises(ManifestError, match=r"0 pages each"):
+        Plugin(manifest("echo", memory={"max_pages": 1}), runtime="wasm3")

@@ -43,10 +43,13 @@ def uleb128(value: int) -> bytes:
             return bytes(out)
 
 
-def read_uleb128(data: bytes, pos: int, where: str) -> tuple[int, int]:
-    """Decode an unsigned LEB128 at `pos`; the value and the position after it."""
+def read_uleb128(data: bytes, pos: int, where: str, bits: int = 32) -> tuple[int, int]:
+    """Decode an unsigned LEB128 of at most `bits` bits at `pos`; the value and the next position.
+
+    Also skips a signed LEB128 of that width (the same bytes, read as unsigned).
+    """
     value = shift = 0
-    while pos < len(data) and shift <= 35:
+    while pos < len(data) and shift <= bits + 3:
         byte = data[pos]
         pos += 1
         value |= (byte & 0x7F) << shift

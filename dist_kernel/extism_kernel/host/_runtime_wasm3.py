@@ -7,9 +7,11 @@ functions are linked as host functions that are the other instance's `wasm3.Func
 (called from C, with no Python code in between). The kernel is the `no-reference-types` variant:
 wasm3 rejects the default kernel's externref global.
 
-Memory limits are applied by rewriting each memory's declared maximum (wasm3's `memory.grow`
-honours it). pywasm3 has no WASI and cannot interrupt a call (its gas metering needs modules
-instrumented beforehand), so WASI, timeouts and cancel handles raise `UnsupportedFeatureError`.
+Memory limits are applied by rewriting each memory's declared maximum, which wasm3's
+`memory.grow` honours, except a maximum of 0 (read as none): none is ever written, and a module
+declaring no memory gets a capped one (`_wasm3_binary.cap_memories`). pywasm3 has no WASI and
+cannot interrupt a call (its gas metering needs modules instrumented beforehand), so WASI,
+timeouts and cancel handles raise `UnsupportedFeatureError`.
 wasm3 prints a backtrace to stderr when a call traps; the binding offers no way to silence it.
 """
 
@@ -153,8 +155,6 @@ class _Store:
     def _load(self, compiled: _Compiled) -> tuple[Any, Any]:
         """A new wasm3 runtime with `compiled` loaded and its imports linked."""
         data = compiled.data
-        if self._max_pages is not None:
-            data = cap_memories(data, self._max_pages)
         for imp in compiled.desc.imports:
             if imp.kind != "func":
                 msg = (
@@ -162,6 +162,8 @@ class _Store:
                     f" between modules, not a {imp.kind}"
                 )
                 raise PluginError(msg, kind="host")
+        if self._max_pages is not None:  # >= 1: the kernel's own memory needs a page
+            data = cap_memories(data, self._max_pages)
         rt = self._env.new_runtime(STACK_BYTES)
         try:
             module = self._env.parse_module(data)

@@ -31,6 +31,7 @@ HOST_RC = -1
 # guest-runtime initialisers, tried as the Rust runtime does (Haskell, then C/Rust, then WASI)
 HASKELL_INIT, CTORS, REACTOR_INIT = "hs_init", "__wasm_call_ctors", "_initialize"
 _NULLARY = FuncSig((), ())
+FITS = 1 << 32  # an allocation below this fails only when memory cannot grow
 
 
 def _user_callback(fn: HostFunction, kernel: KernelExports, env: HostEnv) -> Callable[..., Any]:
@@ -116,7 +117,7 @@ class Session:
 
         def counted_alloc(n: int) -> int:
             handle = kernel.alloc(n)
-            if n and not handle:
+            if 0 < n < FITS and not handle:  # a size memory could hold: the limit refused it
                 self.refused_allocs += 1
             return handle
 

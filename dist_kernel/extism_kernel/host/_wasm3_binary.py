@@ -16,6 +16,7 @@ from extism_kernel._wasm_binary import (
     MAGIC,
     MalformedModuleError,
     Section,
+    read_uleb128,
     split_sections,
     uleb128,
 )
@@ -23,6 +24,7 @@ from extism_kernel._wasm_binary import (
 _VALTYPES = {0x7F: ValType.I32, 0x7E: ValType.I64, 0x7D: ValType.F32, 0x7C: ValType.F64}
 _KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
 _MEMORY_SECTION = 5
+_BEFORE_MEMORY = {1, 2, 3, 4}  # type, import, function, table: the sections a memory follows
 # opcodes of constant expressions -> how their immediate is read ("" for none)
 _CONST_OPS = {0x41: "s", 0x42: "s", 0x43: "4", 0x44: "8", 0x23: "u", 0xD0: "1", 0xD2: "u"}
 
@@ -40,16 +42,9 @@ class _Reader:
         return self.data[self.pos - 1]
 
     def uleb(self) -> int:
-        result = shift = 0
-        while True:
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return result
-            if shift > 70:
-                msg = "LEB128 number too long"
-                raise MalformedModuleError(msg)
+        """A LEB128 number of up to 64 bits (a signed one is skipped the same way)."""
+        value, self.pos = read_uleb128(self.data, self.pos, "module", bits=64)
+        return value
 
     def skip(self, n: int) -> None:
         if self.pos + n > len(self.data):
@@ -190,7 +185,16 @@ def _export(r: _Reader, parts: _Parts) -> ExternDesc:
 
 
 def cap_memories(data: bytes, max_pages: int) -> bytes:
-    """`data` with each memory it defines limited to `max_pages` (its own maximum if lower)."""
+    """`data` with each memory it defines limited to `max_pages` (its own maximum if lower).
+
+    wasm3 reads a maximum of 0 as no maximum, so a maximum is never written as 0 (a memory
+    declared `(memory 0 0)` may grow one page) and `max_pages` must be at least 1. A module with
+    no memory section gets one of 0 to `max_pages` pages: wasm3 does not validate, and would
+    give a module that uses memory without declaring one an unlimited default memory.
+    """
+    if max_pages < 1:
+        msg = "a memory limit of 0 pages (wasm3 reads a maximum of 0 as none)"
+        raise ValueError(msg)
     sections = split_sections(data)
     for i, section in enumerate(sections):
         if section.id != _MEMORY_SECTION:
@@ -204,10 +208,13 @@ def cap_memories(data: bytes, max_pages: int) -> bytes:
             low = r.uleb()
             high = r.uleb() if flags & 1 else max_pages
             body.append(flags | 1)
-            body += uleb128(low) + uleb128(min(high, max_pages))
+            body += uleb128(low) + uleb128(max(1, min(high, max_pages)))
         sections[i] = Section(_MEMORY_SECTION, bytes(body))
         return _join(sections)
-    return data
+    memory = Section(_MEMORY_SECTION, uleb128(1) + b"\x01" + uleb128(0) + uleb128(max_pages))
+    after = [i for i, s in enumerate(sections) if s.id in _BEFORE_MEMORY]
+    sections.insert(after[-1] + 1 if after else 0, memory)
+    return _join(sections)
 
 
 def strip_names(data: bytes) -> bytes:

@@ -199,22 +199,27 @@ function call(inst, name, input) {
   const { k } = inst;
   const fn = inst.plugin[name];
   if (typeof fn !== "function") return { error: `function \`${name}\` not found in the plugin` };
-  k.reset();
-  if (input.length) {
-    const h = k.alloc(BigInt(input.length));
-    if (!h) return { error: "oom" };
-    new Uint8Array(k.memory.buffer).set(input, Number(h));
-    k.input_set(h, BigInt(input.length));
-  }
   let rc = 0;
   let failure = null;
   try {
+    k.reset();
+    if (input.length) {
+      const h = k.alloc(BigInt(input.length));
+      if (!h) return { error: "oom" };
+      new Uint8Array(k.memory.buffer).set(input, Number(h));
+      k.input_set(h, BigInt(input.length));
+    }
     rc = fn() ?? 0;
   } catch (e) {
     if (e instanceof Skip) throw e;
     failure = e;
   }
-  const message = inst.readBlock(k.error_get());
+  let message;
+  try {
+    message = inst.readBlock(k.error_get());
+  } catch (e) {
+    return { error: `the kernel trapped: ${e.message}` };
+  }
   if (message.length) return { error: utf8.decode(message) };
   if (failure) return { error: failure.message || String(failure) };
   if (rc) return { error: `function \`${name}\` returned non-zero exit code ${rc}` };
