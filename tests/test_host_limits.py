@@ -79,11 +79,8 @@ def test_timeout_message_matches_official_sdk(kernel):
     assert str(ours.value) == str(info.value) == "timeout"
 
 
-@pytest.mark.usefixtures("wasmtime_only")
-def test_cancel_handle_from_another_thread(kernel):
-    plugin = Plugin(plugin_wasm("loop"), kernel=kernel)
-    handle = plugin.cancel_handle()
-    assert handle.cancel() is False  # no call running: a no-op
+def _loop_in_thread(plugin: Plugin) -> tuple[threading.Thread, list[PluginError]]:
+    """Start `loop_forever` in a thread; the list collects the error that ends it."""
     errors: list[PluginError] = []
 
     def run() -> None:
@@ -94,6 +91,15 @@ def test_cancel_handle_from_another_thread(kernel):
 
     thread = threading.Thread(target=run)
     thread.start()
+    return thread, errors
+
+
+@pytest.mark.usefixtures("wasmtime_only")
+def test_cancel_handle_from_another_thread(kernel):
+    plugin = Plugin(plugin_wasm("loop"), kernel=kernel)
+    handle = plugin.cancel_handle()
+    assert handle.cancel() is False  # no call running: a no-op
+    thread, errors = _loop_in_thread(plugin)
     for _ in range(2000):  # wait until the call is running, then cancel it
         if handle.cancel():
             break
@@ -109,16 +115,7 @@ def test_a_late_timer_of_an_earlier_call_never_stops_the_next(kernel, wasmtime_o
     plugin = Plugin(manifest("loop", timeout_ms=60_000), kernel=kernel)
     assert plugin.call("ok", b"first") == b"first"
     first_call = plugin._call_number
-    errors: list[PluginError] = []
-
-    def run() -> None:
-        try:
-            plugin.call("loop_forever")
-        except PluginError as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
+    thread, errors = _loop_in_thread(plugin)
     while plugin._call_number == first_call:  # until call 2 has begun
         time.sleep(0.002)
     assert plugin._interrupt(call=first_call) is False  # call 1's timer, late
