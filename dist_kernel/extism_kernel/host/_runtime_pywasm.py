@@ -27,13 +27,19 @@ from extism_kernel._errors import PluginError, UnsupportedFeatureError
 from extism_kernel._kernel import DEFAULT_VARIANT
 from extism_kernel._wasm import ExternDesc, ModuleDesc, error_cause
 from extism_kernel.host._manifest import READ_ONLY_PREFIX, WAT_PREFIXES
-from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, StoreLimits, WasmCall
+from extism_kernel.host._runtime_types import (
+    Fault,
+    Feature,
+    HostCallback,
+    StoreLimits,
+    WasmCall,
+    remember,
+)
 
 PAGE = 65536
 WASI_OUTPUT_ENV = "EXTISM_ENABLE_WASI_OUTPUT"
 U64 = (1 << 64) - 1
 _I64_SIGN = 1 << 63
-_CACHE_MAX = 64
 _PARSED: dict[bytes, Any] = {}  # sha256 of wasm -> pywasm.ModuleDesc (data segments copied on use)
 _VALTYPES = {0x7F: ValType.I32, 0x7E: ValType.I64, 0x7D: ValType.F32, 0x7C: ValType.F64}
 _TO_PYWASM = {
@@ -372,9 +378,7 @@ class PywasmRuntime:
                 why = f"{type(exc).__name__} {exc}".rstrip()
                 msg = f"`{origin}`: not a valid WebAssembly module: {why}"
                 raise PluginError(msg, kind="host") from None
-            if len(_PARSED) >= _CACHE_MAX:
-                _PARSED.pop(next(iter(_PARSED)))
-            _PARSED[key] = desc
+            remember(_PARSED, key, desc)
         return _Compiled(desc, _describe(desc))
 
     def describe(self, module: object, data: bytes) -> ModuleDesc:  # noqa: ARG002

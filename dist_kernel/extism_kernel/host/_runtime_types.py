@@ -66,3 +66,13 @@ def require(runtime: HasFeatures, feature: Feature) -> None:
     if feature not in runtime.features:
         msg = f"runtime `{runtime.name}`: {FEATURE_TEXT[feature]} not supported by this runtime"
         raise UnsupportedFeatureError(msg, runtime=runtime.name, feature=feature.value)
+
+
+CACHE_MAX = 64  # modules each runtime remembers by sha256 (the oldest is forgotten first)
+
+
+def remember(cache: dict[bytes, Any], key: bytes, value: object) -> None:
+    """Store `value` under `key` in a runtime's per-process cache of at most `CACHE_MAX` entries."""
+    if len(cache) >= CACHE_MAX:
+        cache.pop(next(iter(cache)))
+    cache[key] = value

@@ -28,14 +28,20 @@ from extism_kernel._errors import PluginError
 from extism_kernel._wasm import ExternDesc, ModuleDesc, error_cause
 from extism_kernel._wasm_binary import MalformedModuleError
 from extism_kernel.host._manifest import WAT_PREFIXES
-from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, StoreLimits, WasmCall
+from extism_kernel.host._runtime_types import (
+    Fault,
+    Feature,
+    HostCallback,
+    StoreLimits,
+    WasmCall,
+    remember,
+)
 from extism_kernel.host._wasm3_binary import cap_memories, describe, strip_names
 
 PAGE = 65536
 STACK_BYTES = 1 << 20  # each wasm3 runtime's value stack
 U64 = (1 << 64) - 1
 _I64_SIGN = 1 << 63
-_CACHE_MAX = 64
 _DESCS: dict[bytes, ModuleDesc] = {}  # sha256 of wasm -> imports and exports
 _SIG_CHARS = {ValType.I32: "i", ValType.I64: "I", ValType.F32: "f", ValType.F64: "F"}
 # wasm3's trap texts -> wasmtime's, so that messages read the same on every runtime
@@ -253,9 +259,7 @@ class Wasm3Runtime:
             except (MalformedModuleError, RuntimeError) as exc:
                 msg = f"`{origin}`: not a valid WebAssembly module: {exc}"
                 raise PluginError(msg, kind="host") from None
-            if len(_DESCS) >= _CACHE_MAX:
-                _DESCS.pop(next(iter(_DESCS)))
-            _DESCS[key] = desc
+            remember(_DESCS, key, desc)
         return _Compiled(data, desc)
 
     def describe(self, module: object, data: bytes) -> ModuleDesc:  # noqa: ARG002

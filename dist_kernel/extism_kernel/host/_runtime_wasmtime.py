@@ -27,7 +27,14 @@ from extism_kernel._wasm import (
     error_cause,
 )
 from extism_kernel.host._manifest import READ_ONLY_PREFIX, WAT_PREFIXES
-from extism_kernel.host._runtime_types import Fault, Feature, HostCallback, StoreLimits, WasmCall
+from extism_kernel.host._runtime_types import (
+    Fault,
+    Feature,
+    HostCallback,
+    StoreLimits,
+    WasmCall,
+    remember,
+)
 from extism_kernel.host._wasmtime_raw import (
     HOST_ERROR,
     RawMemory,
@@ -39,7 +46,6 @@ from extism_kernel.host._wasmtime_raw import (
 FAR_DEADLINE = 1 << 62  # epoch ticks: "never" outside calls
 WASI_OUTPUT_ENV = "EXTISM_ENABLE_WASI_OUTPUT"
 _MAX_RAW_PARAMS = 2  # bind_raw's widest specialisation
-_CACHE_MAX = 64
 _COMPILED: dict[bytes, bytes] = {}  # sha256 of wasm -> serialized module (this process's own)
 _DESCS: dict[bytes, ModuleDesc] = {}  # sha256 of wasm -> imports and exports
 _VALTYPES = {
@@ -50,12 +56,6 @@ _VALTYPES = {
 }
 _U64 = (1 << 64) - 1
 _INTS = (ValType.I32, ValType.I64)
-
-
-def _remember(cache: dict[bytes, Any], key: bytes, value: object) -> None:
-    if len(cache) >= _CACHE_MAX:
-        cache.pop(next(iter(cache)))
-    cache[key] = value
 
 
 def wasm_type(sig: FuncSig) -> wasmtime.FuncType:
@@ -259,7 +259,7 @@ class WasmtimeRuntime:
         except (wasmtime.WasmtimeError, UnicodeDecodeError) as exc:
             msg = f"`{origin}`: not a valid WebAssembly module: {error_cause(str(exc))}"
             raise PluginError(msg, kind="host") from None
-        _remember(_COMPILED, key, bytes(module.serialize()))
+        remember(_COMPILED, key, bytes(module.serialize()))
         return module
 
     def describe(self, module: object, data: bytes) -> ModuleDesc:
@@ -269,7 +269,7 @@ class WasmtimeRuntime:
         desc = _DESCS.get(key)
         if desc is None:
             desc = describe_compiled(module)
-            _remember(_DESCS, key, desc)
+            remember(_DESCS, key, desc)
         self._described[id(module)] = desc
         return desc
 
