@@ -21,7 +21,7 @@ from tests.kernel_driver import KernelInstance
 
 MAX_LIVE = 48
 HEADER = 8  # inline header before each block's data (kernel-src/src/layout.rs)
-ROOT_TABLE, ROOT_INPUT_OFFSET = 4, 216  # offsets in `Root` (kernel-src/src/root.rs)
+ROOT_TABLE, ROOT_INPUT_OFFSET = 88, 48  # offsets in `Root` (kernel-src/src/root.rs)
 STEPS_PER_RUN = 100
 RUNS = 60
 REQUIRED_OPERATIONS = 10_000

@@ -1,67 +1,25 @@
 //! Blocks, the block table, free bins, split and coalesce, and the heap's reset. No exports.
 //!
-//! Every block is described by an `Entry` in the block table. The entries, not the inline
-//! headers, are the truth: sizes, states and the address-order links live only in the table,
-//! which plugins cannot write. The inline header holds just the block's table index, so a
+//! Every block is described by an `Entry` (entry.rs) in the block table. The entries, not the
+//! inline headers, are the truth: sizes, states and the address-order links live only in the
+//! table, which plugins cannot write. The inline header holds just the block's table index, so a
 //! handle is checked in O(1) by `handle::validate` and a scribbled header can only make its own
 //! block unrecognisable, never corrupt another.
 
 //!
 //! Safety contract of the `unsafe fn`s here: `root` is the kernel's root record (`root::peek`),
-//! set up by `reset`, and every entry index passed in is below `root.fresh`, so its entry lies
-//! inside the table block. Entries are reached through `entry`, one at a time: a reference to
-//! an entry is not kept across a call that may take another reference to the same entry.
+//! set up by `reset` and settled (`fast::settle`), and every entry index passed in is below
+//! `root.fresh`, so its entry lies inside the table block. Entries are reached through `entry`,
+//! one at a time: a reference to an entry is not kept across a call that may take another
+//! reference to the same entry.
 
+use crate::entry::{entry, next_of, prev_of, set_next, set_prev, write_entry, State};
+use crate::fast;
 use crate::layout::{
     align_up, copy, ensure_memory, fast_start, heap_start, write_u32, zero, ADDRESS_SPACE, BINS,
     ENTRY_SIZE, FIRST_FIT_BUDGET, HEADER, MIN_SPLIT, NIL, TABLE_INITIAL,
 };
 use crate::root::Root;
-
-/// What a block-table entry describes.
-#[repr(u32)]
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// On the spare list, describing no block (the table's memory starts zeroed: `Unused`).
-    Unused = 0,
-    /// A block handed out by `alloc`.
-    Active = 1,
-    /// A released block, in a free bin.
-    Free = 2,
-    /// The block that holds the block table.
-    Table = 3,
-}
-
-/// One row of the block table.
-#[repr(C)]
-pub struct Entry {
-    /// Address of the block's data: the handle.
-    pub start: u32,
-    /// Data capacity in bytes, a multiple of `ALIGN`.
-    pub cap: u32,
-    /// Bytes requested by `alloc` (what `length` returns).
-    pub used: u32,
-    /// What the entry describes.
-    pub state: State,
-    /// Entry of the block just below in memory, NIL for the lowest.
-    pub prev: u32,
-    /// Entry of the block just above in memory, NIL for the highest.
-    pub next: u32,
-    /// Free-bin list links (`Free`), or the spare list link (`Unused`, `link_next` only).
-    pub link_prev: u32,
-    pub link_next: u32,
-}
-
-/// The entry at `index` (no bounds check).
-///
-/// # Safety
-/// `index` is below `root.fresh` (inside the table block, whose entries below `fresh` have all
-/// been written), and no other reference to the same entry is live while this one is used.
-#[inline(always)]
-pub unsafe fn entry(root: &Root, index: u32) -> &'static mut Entry {
-    let addr = root.table as usize + index as usize * ENTRY_SIZE as usize;
-    &mut *(addr as *mut Entry)
-}
 
 /// Point the root at a table of `cap` entries at `table`.
 fn set_table(root: &mut Root, table: u64, cap: u32) {
@@ -69,10 +27,6 @@ fn set_table(root: &mut Root, table: u64, cap: u32) {
     root.table_cap = cap;
     root.refresh_limits();
 }
-
-/// The root record as `init` leaves it, while the table has never grown: `reset` copies it back
-/// instead of laying out the heap again.
-static mut PRISTINE: Root = Root::EMPTY;
 
 /// Forget every block, the input, the output and the error, in time proportional to the memory
 /// used since the last reset (that memory is zeroed, so no data outlives its call).
@@ -82,20 +36,11 @@ static mut PRISTINE: Root = Root::EMPTY;
 pub unsafe fn reset(root: &mut Root) {
     // Only data needs zeroing. A table that never grew still sits where `init` puts it, and
     // its entries are rewritten before they are read: skip it (most calls never grow it).
-    let table_kept = root.table_cap == TABLE_INITIAL;
-    let start = if table_kept { fast_start() } else { heap_start() };
-    zero(start, root.high_water);
-    let pristine = &mut *core::ptr::addr_of_mut!(PRISTINE);
-    if table_kept && pristine.initialized != 0 {
-        // The heap as `init` left it, but for the table block's link to the blocks above it.
-        core::ptr::copy_nonoverlapping(pristine as *const Root, root as *mut Root, 1);
-        entry(root, root.table_entry).next = NIL;
-        return;
-    }
+    let start = if root.table_cap == TABLE_INITIAL { fast_start() } else { heap_start() };
+    zero(start, root.high_water.max(root.top)); // the fast path does not raise `high_water`
     core::ptr::write_bytes(root as *mut Root, 0, 1);
-    root.initialized = 1;
     init(root);
-    core::ptr::copy_nonoverlapping(root as *const Root, pristine as *mut Root, 1);
+    fast::refresh(root);
 }
 
 /// Lay out an empty heap: one block holding the initial table.
@@ -113,50 +58,61 @@ unsafe fn init(root: &mut Root) {
     root.table_entry = index;
 }
 
-/// Allocate a block of `n` bytes (1 ≤ n ≤ `MAX_ALLOC`); its entry, or NIL when out of memory.
+/// The slow path of `alloc`: a block of `n` bytes (1 ≤ n ≤ `MAX_ALLOC`) reused from the bins
+/// or placed at `top`; its entry, or NIL when out of memory. Reopens the fast path.
 ///
 /// # Safety
-/// The module's contract: `root` is set up, `index` (if any) is a live table index.
+/// The module's contract (the root is settled here).
 pub unsafe fn alloc(root: &mut Root, n: u32) -> u32 {
-    if available(root) < 2 && !grow_table(root) {
-        return NIL;
-    }
-    alloc_block(root, n)
+    fast::settle(root);
+    let index = if available(root) < 2 && !grow_table(root) { NIL } else { alloc_block(root, n) };
+    fast::refresh(root);
+    index
 }
 
-/// Release the block of entry `index` (`Active` or `Table`): coalesce with free neighbours,
-/// give the memory back to `top` when it is the highest block, else file it in a bin.
+/// Release the block of entry `index` (`Active`): coalesce with free neighbours, give the
+/// memory back to `top` when it is the highest block, else file it in a bin. Reopens the fast
+/// path.
 ///
 /// # Safety
-/// The module's contract: `root` is set up, `index` (if any) is a live table index.
-pub unsafe fn free(root: &mut Root, mut index: u32) {
+/// The module's contract (the root is settled here).
+pub unsafe fn free(root: &mut Root, index: u32) {
+    fast::settle(root);
+    release_block(root, index);
+    fast::refresh(root);
+}
+
+/// `free` without the fast path's bookkeeping (also frees the old table when it moves).
+#[inline(never)]
+unsafe fn release_block(root: &mut Root, mut index: u32) {
     let e = entry(root, index);
-    e.state = State::Free;
+    e.set_state(State::Free);
     e.used = 0;
-    let next = e.next;
-    if next != NIL && entry(root, next).state == State::Free {
+    let next = next_of(root, index);
+    if next != NIL && entry(root, next).is(State::Free) {
         unbin(root, next);
         absorb_next(root, index);
     }
-    let prev = entry(root, index).prev;
-    if prev != NIL && entry(root, prev).state == State::Free {
+    let prev = prev_of(root, index);
+    if prev != NIL && entry(root, prev).is(State::Free) {
         unbin(root, prev);
         absorb_next(root, prev);
         index = prev;
     }
     if index == root.last {
-        let e = entry(root, index);
-        root.top = e.start as u64 - HEADER as u64;
-        root.last = e.prev;
-        if e.prev != NIL {
-            entry(root, e.prev).next = NIL;
+        let below = prev_of(root, index);
+        if root.top > root.high_water {
+            root.high_water = root.top; // `top` goes down: remember what `reset` must zero
         }
+        root.top = entry(root, index).start as u64 - HEADER as u64;
+        root.last = below;
         release_entry(root, index);
     } else {
         bin(root, index);
     }
 }
 
+#[inline(never)]
 unsafe fn alloc_block(root: &mut Root, n: u32) -> u32 {
     let cap = align_up(n as u64) as u32;
     let index = match take_free(root, cap) {
@@ -173,7 +129,7 @@ unsafe fn alloc_block(root: &mut Root, n: u32) -> u32 {
         index => {
             // Free memory is plugin-writable: restore the header a stray store may have hit.
             let e = entry(root, index);
-            e.state = State::Active;
+            e.set_state(State::Active);
             write_u32(e.start as u64 - HEADER as u64, index);
             index
         }
@@ -195,32 +151,21 @@ fn reach(root: &mut Root, end: u64) -> bool {
 }
 
 /// Append a block of capacity `cap` at `top` (memory already ensured) described by `index`.
+#[inline(never)]
 unsafe fn place_block(root: &mut Root, index: u32, cap: u32, state: State) {
     let start = root.top + HEADER as u64;
     let last = root.last;
-    let e = entry(root, index);
-    *e = Entry {
-        start: start as u32,
-        cap,
-        used: 0,
-        state,
-        prev: last,
-        next: NIL,
-        link_prev: NIL,
-        link_next: NIL,
-    };
+    write_entry(root, index, start, cap, state, last);
     if last != NIL {
-        entry(root, last).next = index;
+        set_next(root, last, index);
     }
     root.last = index;
     root.top = start + cap as u64;
-    if root.top > root.high_water {
-        root.high_water = root.top;
-    }
     write_u32(start - HEADER as u64, index);
 }
 
 /// Take a free block of at least `cap` bytes out of the bins, split off the excess; NIL if none.
+#[inline(never)]
 unsafe fn take_free(root: &mut Root, cap: u32) -> u32 {
     let class = size_class(cap);
     if root.nonempty & (u32::MAX << class) == 0 {
@@ -254,26 +199,19 @@ unsafe fn take_free(root: &mut Root, cap: u32) -> u32 {
 }
 
 /// Cut block `index` to `cap` bytes; the rest becomes a new free block just above it.
+#[inline(never)]
 unsafe fn split(root: &mut Root, index: u32, cap: u32) {
     let rest = take_entry(root);
+    let next = next_of(root, index);
     let e = entry(root, index);
     let rest_start = e.start as u64 + cap as u64 + HEADER as u64;
     let rest_cap = e.cap - cap - HEADER;
-    let next = e.next;
     e.cap = cap;
-    e.next = rest;
-    *entry(root, rest) = Entry {
-        start: rest_start as u32,
-        cap: rest_cap,
-        used: 0,
-        state: State::Free,
-        prev: index,
-        next,
-        link_prev: NIL,
-        link_next: NIL,
-    };
+    write_entry(root, rest, rest_start, rest_cap, State::Free, index);
+    set_next(root, rest, next);
+    set_next(root, index, rest);
     if next != NIL {
-        entry(root, next).prev = rest;
+        set_prev(root, next, rest);
     } else {
         root.last = rest;
     }
@@ -282,17 +220,15 @@ unsafe fn split(root: &mut Root, index: u32, cap: u32) {
 }
 
 /// Merge the block above `index` into it (both out of the bins) and release its entry.
+#[inline(never)]
 unsafe fn absorb_next(root: &mut Root, index: u32) {
-    let next = entry(root, index).next;
-    let (next_cap, after) = {
-        let n = entry(root, next);
-        (n.cap, n.next)
-    };
-    let e = entry(root, index);
-    e.cap += HEADER + next_cap;
-    e.next = after;
+    let next = next_of(root, index);
+    let after = next_of(root, next);
+    let next_cap = entry(root, next).cap;
+    entry(root, index).cap += HEADER + next_cap;
     if after != NIL {
-        entry(root, after).prev = index;
+        set_next(root, index, after);
+        set_prev(root, after, index);
     } else {
         root.last = index;
     }
@@ -300,6 +236,7 @@ unsafe fn absorb_next(root: &mut Root, index: u32) {
 }
 
 /// Double the block table: copy it into a new block, then free the old one.
+#[inline(never)]
 unsafe fn grow_table(root: &mut Root) -> bool {
     let old_cap = root.table_cap;
     let new_bytes = old_cap as u64 * 2 * ENTRY_SIZE as u64;
@@ -316,22 +253,23 @@ unsafe fn grow_table(root: &mut Root) -> bool {
     copy(old_table, new_table, old_cap as u64 * ENTRY_SIZE as u64);
     set_table(root, new_table, old_cap * 2);
     root.table_entry = index;
-    entry(root, index).state = State::Table;
-    free(root, old_entry);
+    entry(root, index).set_state(State::Table);
+    release_block(root, old_entry);
     true
 }
 
-/// Entries that can still be taken without growing the table.
+/// Never-used entries left in the table (spare ones are not counted: growing while spares
+/// remain keeps the table within twice the entries in use, and the check cheap).
 #[inline(always)]
 fn available(root: &Root) -> u32 {
-    root.spare_count + (root.table_cap - root.fresh)
+    root.table_cap - root.fresh
 }
 
+#[inline(never)]
 unsafe fn take_entry(root: &mut Root) -> u32 {
     if root.spare != NIL {
         let index = root.spare;
         root.spare = entry(root, index).link_next;
-        root.spare_count -= 1;
         index
     } else {
         root.fresh += 1;
@@ -339,14 +277,17 @@ unsafe fn take_entry(root: &mut Root) -> u32 {
     }
 }
 
+#[inline(never)]
 unsafe fn release_entry(root: &mut Root, index: u32) {
-    let spare = root.spare;
     let e = entry(root, index);
-    e.state = State::Unused;
+    e.set_state(State::Unused);
     e.start = 0;
-    e.link_next = spare;
+    if index + 1 == root.fresh {
+        root.fresh = index; // the newest entry: give it back to `fresh`, keeping rows in order
+        return;
+    }
+    e.link_next = root.spare;
     root.spare = index;
-    root.spare_count += 1;
 }
 
 #[inline(always)]
@@ -356,6 +297,7 @@ fn size_class(cap: u32) -> usize {
 }
 
 /// Put free block `index` at the head of its bin.
+#[inline(never)]
 unsafe fn bin(root: &mut Root, index: u32) {
     let class = size_class(entry(root, index).cap);
     let head = root.bins[class];
@@ -370,6 +312,7 @@ unsafe fn bin(root: &mut Root, index: u32) {
 }
 
 /// Take free block `index` out of its bin.
+#[inline(never)]
 unsafe fn unbin(root: &mut Root, index: u32) {
     let class = size_class(entry(root, index).cap);
     let (prev, next) = {

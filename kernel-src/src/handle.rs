@@ -1,6 +1,6 @@
 //! The single gate for handles that come from outside the kernel.
 
-use crate::allocator::{entry, Entry, State};
+use crate::entry::{entry, Entry, State};
 use crate::layout::{heap_start, read_u32, ALIGN, HEADER, NIL};
 use crate::root::Root;
 
@@ -22,7 +22,7 @@ pub fn validate(root: &Root, handle: u64) -> u32 {
     }
     // SAFETY: `index` is below `root.fresh`: an entry of the table that has been written.
     let e: &Entry = unsafe { entry(root, index) };
-    if e.state == State::Active && e.start as u64 == handle {
+    if e.is(State::Active) && e.start as u64 == handle {
         index
     } else {
         NIL

@@ -44,24 +44,13 @@
 
 mod abi_check;
 mod allocator;
+mod entry;
+mod fast;
 mod handle;
 mod layout;
 mod root;
 
 use layout::{heap_start, memory_end, read_u64, read_u8, write_u64, write_u8, MAX_ALLOC, NIL};
-
-/// The root record, with the heap set up on first use (by the first export that allocates).
-///
-/// # Safety
-/// As `root::peek`: the caller holds no other reference to the root record.
-#[inline(always)]
-unsafe fn ready_root() -> &'static mut root::Root {
-    let root = root::peek();
-    if root.initialized == 0 {
-        allocator::reset(root);
-    }
-    root
-}
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
@@ -74,16 +63,30 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// never traps). Memory of a reused block is not zeroed. Ownership: the caller owns the block.
 #[no_mangle]
 pub extern "C" fn alloc(n: u64) -> u64 {
+    // SAFETY: the only reference to the root record during this export (see `root::peek`).
+    let root = unsafe { root::peek() };
+    // SAFETY: as above; the fast path checks that it is open and `n` fits.
+    match unsafe { fast::try_alloc(root, n) } {
+        0 => alloc_slow(root, n),
+        h => h,
+    }
+}
+
+/// `alloc` when the fast path cannot serve `n`.
+#[inline(never)]
+fn alloc_slow(root: &mut root::Root, n: u64) -> u64 {
     if n == 0 || n > MAX_ALLOC {
         return 0;
     }
-    // SAFETY: the only reference to the root record during this export (see `root::peek`);
+    // SAFETY: `root` is the only reference to the root record (the caller's, passed on);
     // `allocator::alloc` returns a live index, below `root.fresh`.
     unsafe {
-        let root = ready_root();
+        if root.table == 0 {
+            allocator::reset(root);
+        }
         match allocator::alloc(root, n as u32) {
             NIL => 0,
-            index => allocator::entry(root, index).start as u64,
+            index => entry::entry(root, index).start as u64,
         }
     }
 }
@@ -119,7 +122,7 @@ pub extern "C" fn length(h: u64) -> u64 {
     match handle::validate(root, h) {
         NIL => 0,
         // SAFETY: `validate` returned a live index (below `root.fresh`).
-        index => unsafe { allocator::entry(root, index) }.used as u64,
+        index => unsafe { entry::entry(root, index) }.used as u64,
     }
 }
 

@@ -3,44 +3,27 @@
 use crate::layout::{fast_start, heap_start, memory_end, BINS, ENTRY_SIZE, HEADER};
 
 /// Everything the kernel knows that is not in the block table. Lives in the kernel's static data
-/// (below `__heap_base`), which `store_*`/`load_*` refuse to touch.
+/// (below `__heap_base`), which `store_*`/`load_*` refuse to touch. The fields the hot paths read
+/// come first: the kernel's statics start at address 16, so their offsets fit one LEB128 byte.
 #[repr(C)]
 pub struct Root {
-    /// Non-zero once `reset` has set up the heap.
-    pub initialized: u32,
-    /// Address of entry 0 of the block table.
-    pub table: u32,
-    /// Entries the table has room for.
-    pub table_cap: u32,
-    /// End of memory as of the last `refresh_limits`: blocks placed below it need no refresh.
-    pub mapped_end: u64,
-    /// `mapped_end - 8 - heap_start()`: the highest offset from the heap start a u64 access may
-    /// begin at. Cached because `memory.size` costs more than a load in the `load_u64`/`store_u64`
-    /// hot path; memory only grows, so it is never too large.
-    pub word_limit: u64,
+    /// End of the highest block: everything from here to the end of memory is unused.
+    pub top: u64,
+    /// While the fast path of `alloc` is open, `top` plus the largest capacity it may place;
+    /// equal to `top` while it is closed (see fast.rs).
+    pub fast_limit: u64,
     /// Every `p` in `[fast_start(), fast_start() + fast_count)` starts a u64 that lies in the
     /// heap, below the end of memory and clear of the table: the one-compare path of
     /// `load_u64`/`store_u64`. The stretch above the initial table, up to the table if it moved.
     pub fast_count: u64,
-    /// The same stretch in bytes: the one-compare path of `load_u8`/`store_u8`.
-    pub fast_bytes: u64,
-    /// Entry of the block that holds the table itself.
-    pub table_entry: u32,
-    /// Next never-used table index; entries `[fresh, table_cap)` are free for the taking.
-    pub fresh: u32,
-    /// Head of the list of released entries (linked through `Entry::link_next`).
-    pub spare: u32,
-    /// Length of the `spare` list.
-    pub spare_count: u32,
-    /// Entry of the highest block in memory (the block that ends at `top`), NIL when none.
-    pub last: u32,
-    /// Bitmap of non-empty free bins.
-    pub nonempty: u32,
-    /// Head entry of each free bin.
-    pub bins: [u32; BINS],
-    /// End of the highest block: everything from here to the end of memory is unused.
-    pub top: u64,
-    /// Highest `top` since the last reset: what `reset` must zero.
+    /// `mapped_end - 8 - heap_start()`: the highest offset from the heap start a u64 access may
+    /// begin at. Cached because `memory.size` costs more than a load in the `load_u64`/`store_u64`
+    /// hot path; memory only grows, so it is never too large.
+    pub word_limit: u64,
+    /// End of memory as of the last `refresh_limits`: blocks placed below it need no refresh.
+    pub mapped_end: u64,
+    /// Highest `top` before it last went down (set when it goes down): with `top`, the end of
+    /// what `reset` must zero.
     pub high_water: u64,
     // The call-state record (`call_state` export): these five stay together, in this order.
     pub input_offset: u64,
@@ -48,12 +31,31 @@ pub struct Root {
     pub output_offset: u64,
     pub output_length: u64,
     pub error: u64,
+    /// Address of entry 0 of the block table.
+    pub table: u32,
+    /// Next never-used table index; entries `[fresh, table_cap)` are free for the taking.
+    pub fresh: u32,
+    /// Entries the table has room for.
+    pub table_cap: u32,
+    /// Entry of the highest block in memory (the block that ends at `top`), NIL when none.
+    /// Behind by the blocks the fast path placed until `fast::settle`.
+    pub last: u32,
+    /// Non-zero while the fast path is open: `last` may then lag behind (`fast::settle`).
+    pub fast_open: u32,
+    /// Bitmap of non-empty free bins.
+    pub nonempty: u32,
+    /// Head of the list of released entries (linked through `Entry::link_next`).
+    pub spare: u32,
+    /// Entry of the block that holds the table itself.
+    pub table_entry: u32,
+    /// Head entry of each free bin.
+    pub bins: [u32; BINS],
 }
 
 static mut ROOT: Root = Root::EMPTY;
 
 /// The kernel's root record. Exports that change the heap first make sure it is set up
-/// (`initialized`, see lib.rs).
+/// (`table` is 0 until then, see lib.rs).
 ///
 /// # Safety
 /// The caller holds no other reference to the root record while this one is used. The kernel
@@ -65,29 +67,28 @@ pub unsafe fn peek() -> &'static mut Root {
 }
 
 impl Root {
-    /// All zero: nothing set up yet (`initialized` is 0).
+    /// All zero: nothing set up yet (`table` is 0).
     pub const EMPTY: Root = Root {
-        initialized: 0,
-        table: 0,
-        table_cap: 0,
-        mapped_end: 0,
-        word_limit: 0,
-        fast_count: 0,
-        fast_bytes: 0,
-        table_entry: 0,
-        fresh: 0,
-        spare: 0,
-        spare_count: 0,
-        last: 0,
-        nonempty: 0,
-        bins: [0; BINS],
         top: 0,
+        fast_limit: 0,
+        fast_count: 0,
+        word_limit: 0,
+        mapped_end: 0,
         high_water: 0,
         input_offset: 0,
         input_length: 0,
         output_offset: 0,
         output_length: 0,
         error: 0,
+        table: 0,
+        fresh: 0,
+        table_cap: 0,
+        last: 0,
+        fast_open: 0,
+        nonempty: 0,
+        spare: 0,
+        table_entry: 0,
+        bins: [0; BINS],
     };
 
     /// True when `[start, start + len)` lies in the heap below `top` and outside the block table.
@@ -125,14 +126,14 @@ impl Root {
         let stop =
             if table_high <= fast { end } else { fast.max(self.table as u64 - HEADER as u64) };
         self.fast_count = (stop + 1).saturating_sub(fast + 8);
-        self.fast_bytes = stop.saturating_sub(fast);
     }
 
     /// True when the byte at `p` lies in the heap below the cached end of memory, outside the
-    /// table: the same bounds as `is_addressable_u64`, for `load_u8`/`store_u8`.
+    /// table, for `load_u8`/`store_u8`: the window of `is_addressable_u64` (which leaves out its
+    /// last 7 bytes), else the full check.
     #[inline(always)]
     pub fn is_addressable_byte(&self, p: u64) -> bool {
-        p.wrapping_sub(fast_start()) < self.fast_bytes || self.is_public(p, 1, self.mapped_end)
+        p.wrapping_sub(fast_start()) < self.fast_count || self.is_public(p, 1, self.mapped_end)
     }
 
     /// True when `[start, start + len)` lies in `[heap_start, end)` and does not touch the table.

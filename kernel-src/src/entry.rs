@@ -1,0 +1,162 @@
+//! One row of the block table, and the address-order links between rows.
+//!
+//! The fast path of `alloc` (fast.rs) writes a row as two u64 stores: `start | cap << 32` and
+//! `used` (whose upper half, `meta`, is then 0: active, both links implicit). An implicit link
+//! means "the neighbouring index": the block below row `i` is row `i - 1`, and the block above it
+//! is row `i + 1`, or none when `i` is the highest block (`root.last`). Every other placement
+//! writes its links explicitly and flags them in `meta`, so the links read through `prev_of` and
+//! `next_of` are always the truth.
+//!
+//! Safety contract of the `unsafe fn`s here: `root` is set up and settled (`fast::settle`), and
+//! every index passed in is below `root.fresh`, so its row lies inside the table block. Rows are
+//! reached through `entry`, one at a time.
+
+use crate::layout::{ENTRY_SIZE, NIL};
+use crate::root::Root;
+
+/// What a row describes: the low two bits of `Entry::meta`.
+#[repr(u32)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// A block handed out by `alloc` (0, so the fast path's zero `meta` means active).
+    Active = 0,
+    /// A released block, in a free bin.
+    Free = 1,
+    /// The block that holds the block table.
+    Table = 2,
+    /// On the spare list (or released), describing no block.
+    Unused = 3,
+}
+
+/// `meta` bits: the state, and which links are stored rather than implied.
+const STATE_MASK: u32 = 3;
+const PREV_STORED: u32 = 4;
+const NEXT_STORED: u32 = 8;
+
+/// One row of the block table.
+#[repr(C)]
+pub struct Entry {
+    /// Address of the block's data: the handle.
+    pub start: u32,
+    /// Data capacity in bytes, a multiple of `ALIGN`.
+    pub cap: u32,
+    /// Bytes requested by `alloc` (what `length` returns).
+    pub used: u32,
+    /// The state (`STATE_MASK`) and the stored-link flags.
+    pub meta: u32,
+    /// Row of the block just below in memory, when `PREV_STORED`.
+    pub prev: u32,
+    /// Row of the block just above in memory, when `NEXT_STORED`.
+    pub next: u32,
+    /// Free-bin list links (`Free`), or the spare list link (`Unused`, `link_next` only).
+    pub link_prev: u32,
+    pub link_next: u32,
+}
+
+impl Entry {
+    #[inline(always)]
+    pub fn state(&self) -> u32 {
+        self.meta & STATE_MASK
+    }
+
+    #[inline(always)]
+    pub fn is(&self, state: State) -> bool {
+        self.state() == state as u32
+    }
+
+    #[inline(always)]
+    pub fn set_state(&mut self, state: State) {
+        self.meta = (self.meta & !STATE_MASK) | state as u32;
+    }
+}
+
+/// The row at `index` (no bounds check).
+///
+/// # Safety
+/// `index` is below `root.fresh` (inside the table block, whose rows below `fresh` have all
+/// been written), and no other reference to the same row is live while this one is used.
+#[inline(always)]
+pub unsafe fn entry(root: &Root, index: u32) -> &'static mut Entry {
+    let addr = root.table as usize + index as usize * ENTRY_SIZE as usize;
+    &mut *(addr as *mut Entry)
+}
+
+/// Write row `index` in full: a block at `start` of capacity `cap`, links stored.
+///
+/// # Safety
+/// The module's contract.
+#[inline(never)]
+pub unsafe fn write_entry(root: &Root, index: u32, start: u64, cap: u32, state: State, prev: u32) {
+    *entry(root, index) = Entry {
+        start: start as u32,
+        cap,
+        used: 0,
+        meta: state as u32 | PREV_STORED | NEXT_STORED,
+        prev,
+        next: NIL,
+        link_prev: NIL,
+        link_next: NIL,
+    };
+}
+
+/// The row of the block just below `index`'s block, NIL for the lowest.
+///
+/// # Safety
+/// The module's contract.
+#[inline(never)]
+pub unsafe fn prev_of(root: &Root, index: u32) -> u32 {
+    let e = entry(root, index);
+    if e.meta & PREV_STORED != 0 {
+        e.prev
+    } else {
+        index - 1
+    }
+}
+
+/// The row of the block just above `index`'s block, NIL for the highest.
+///
+/// # Safety
+/// The module's contract.
+#[inline(never)]
+pub unsafe fn next_of(root: &Root, index: u32) -> u32 {
+    let e = entry(root, index);
+    if index == root.last {
+        NIL
+    } else if e.meta & NEXT_STORED != 0 {
+        e.next
+    } else {
+        index + 1
+    }
+}
+
+/// Record that the block below `index`'s block is `prev`'s.
+///
+/// # Safety
+/// The module's contract.
+#[inline(never)]
+pub unsafe fn set_prev(root: &Root, index: u32, prev: u32) {
+    let e = entry(root, index);
+    e.prev = prev;
+    e.meta |= PREV_STORED;
+}
+
+/// Record that the block above `index`'s block is `next`'s.
+///
+/// # Safety
+/// The module's contract.
+#[inline(never)]
+pub unsafe fn set_next(root: &Root, index: u32, next: u32) {
+    let e = entry(root, index);
+    e.next = next;
+    e.meta |= NEXT_STORED;
+}
+
+/// Let the block above `index` (now the highest) be implied again: the fast path places row
+/// `index + 1` there without touching row `index`.
+///
+/// # Safety
+/// The module's contract.
+#[inline(never)]
+pub unsafe fn imply_next(root: &Root, index: u32) {
+    entry(root, index).meta &= !NEXT_STORED;
+}
