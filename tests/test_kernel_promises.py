@@ -30,7 +30,7 @@ def u32_at(k: KernelInstance, addr: int) -> int:
 
 
 def table_of(k: KernelInstance) -> tuple[int, int]:
-    """The block table's address and capacity, read from the root record (white box)."""
+    """The block table's address and size in bytes, read from the root record (white box)."""
     root = k.call_state() - ROOT_INPUT_OFFSET
     return u32_at(k, root + ROOT_TABLE), u32_at(k, root + ROOT_TABLE_CAP)
 
@@ -150,8 +150,8 @@ def test_the_block_table_own_handle_is_not_a_block(k: KernelInstance) -> None:
 
 def test_a_moved_table_and_its_header_are_private(k: KernelInstance) -> None:
     handles = [k.alloc(16) for _ in range(100)]  # more than 64 entries: the table moves up
-    table, cap = table_of(k)
-    assert cap == 128
+    table, size = table_of(k)
+    assert size == 128 * 32  # 128 entries of 32 bytes
     assert table > handles[0]
     header = table - HEADER
     before = k.read(header, HEADER + 16)

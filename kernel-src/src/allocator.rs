@@ -2,13 +2,13 @@
 //!
 //! Every block is described by an `Entry` (entry.rs) in the block table. The entries, not the
 //! inline headers, are the truth: sizes, states and the address-order links live only in the
-//! table, which plugins cannot write. The inline header holds just the block's table index, so a
+//! table, which plugins cannot write. The inline header holds just the block's table row, so a
 //! handle is checked in O(1) by `handle::validate` and a scribbled header can only make its own
 //! block unrecognisable, never corrupt another.
 
 //!
 //! Safety contract of the `unsafe fn`s here: `root` is the kernel's root record (`root::peek`),
-//! set up by `reset` and settled (`fast::settle`), and every entry index passed in is below
+//! set up by `reset` and settled (`fast::settle`), and every entry row passed in is below
 //! `root.fresh`, so its entry lies inside the table block. Entries are reached through `entry`,
 //! one at a time: a reference to an entry is not kept across a call that may take another
 //! reference to the same entry.
@@ -16,15 +16,15 @@
 use crate::entry::{entry, next_of, prev_of, set_next, set_prev, write_entry, State};
 use crate::fast;
 use crate::layout::{
-    align_up, copy, ensure_memory, fast_start, heap_start, write_u32, zero, ADDRESS_SPACE, BINS,
+    align_up, copy, ensure_memory, fast_start, heap_start, write_u32, zero, BINS,
     ENTRY_SIZE, FIRST_FIT_BUDGET, HEADER, MIN_SPLIT, NIL, TABLE_INITIAL,
 };
 use crate::root::Root;
 
-/// Point the root at a table of `cap` entries at `table`.
-fn set_table(root: &mut Root, table: u64, cap: u32) {
+/// Point the root at a table of `bytes` bytes at `table`.
+fn set_table(root: &mut Root, table: u64, bytes: u32) {
     root.table = table as u32;
-    root.table_cap = cap;
+    root.table_bytes = bytes;
     root.refresh_limits();
 }
 
@@ -36,7 +36,7 @@ fn set_table(root: &mut Root, table: u64, cap: u32) {
 pub unsafe fn reset(root: &mut Root) {
     // Only data needs zeroing. A table that never grew still sits where `init` puts it, and
     // its entries are rewritten before they are read: skip it (most calls never grow it).
-    let start = if root.table_cap == TABLE_INITIAL { fast_start() } else { heap_start() };
+    let start = if root.table_bytes == TABLE_INITIAL { fast_start() } else { heap_start() };
     zero(start, root.high_water.max(root.top)); // the fast path does not raise `high_water`
     core::ptr::write_bytes(root as *mut Root, 0, 1);
     init(root);
@@ -46,16 +46,16 @@ pub unsafe fn reset(root: &mut Root) {
 /// Lay out an empty heap: one block holding the initial table.
 unsafe fn init(root: &mut Root) {
     let table = heap_start() + HEADER as u64;
-    let bytes = TABLE_INITIAL * ENTRY_SIZE;
+    let bytes = TABLE_INITIAL;
     if !ensure_memory(table + bytes as u64) {
         core::arch::wasm32::unreachable();
     }
     set_table(root, table, TABLE_INITIAL);
-    root.fresh = 1;
+    root.fresh = ENTRY_SIZE; // row 0 is NIL
     root.top = table;
-    let index = take_entry(root);
-    place_block(root, index, bytes, State::Table);
-    root.table_entry = index;
+    let row = take_entry(root);
+    place_block(root, row, bytes, State::Table);
+    root.table_entry = row;
 }
 
 /// The slow path of `alloc`: a block of `n` bytes (1 ≤ n ≤ `MAX_ALLOC`) reused from the bins
@@ -65,80 +65,82 @@ unsafe fn init(root: &mut Root) {
 /// The module's contract (the root is settled here).
 pub unsafe fn alloc(root: &mut Root, n: u32) -> u32 {
     fast::settle(root);
-    let index = if available(root) < 2 && !grow_table(root) { NIL } else { alloc_block(root, n) };
+    let row =
+        if available(root) < 2 * ENTRY_SIZE && !grow_table(root) { NIL } else { alloc_block(root, n) };
     fast::refresh(root);
-    index
+    row
 }
 
-/// Release the block of entry `index` (`Active`): coalesce with free neighbours, give the
+/// Release the block of entry `row` (`Active`): coalesce with free neighbours, give the
 /// memory back to `top` when it is the highest block, else file it in a bin. Reopens the fast
 /// path.
 ///
 /// # Safety
 /// The module's contract (the root is settled here).
-pub unsafe fn free(root: &mut Root, index: u32) {
+pub unsafe fn free(root: &mut Root, row: u32) {
     fast::settle(root);
-    release_block(root, index);
+    release_block(root, row);
     fast::refresh(root);
 }
 
 /// `free` without the fast path's bookkeeping (also frees the old table when it moves).
 #[inline(never)]
-unsafe fn release_block(root: &mut Root, mut index: u32) {
-    let e = entry(root, index);
+unsafe fn release_block(root: &mut Root, mut row: u32) {
+    let e = entry(root, row);
     e.set_state(State::Free);
     e.used = 0;
-    let next = next_of(root, index);
+    let next = next_of(root, row);
     if next != NIL && entry(root, next).is(State::Free) {
         unbin(root, next);
-        absorb_next(root, index);
+        absorb_next(root, row);
     }
-    let prev = prev_of(root, index);
+    let prev = prev_of(root, row);
     if prev != NIL && entry(root, prev).is(State::Free) {
         unbin(root, prev);
         absorb_next(root, prev);
-        index = prev;
+        row = prev;
     }
-    if index == root.last {
-        let below = prev_of(root, index);
+    if row == root.last {
+        let below = prev_of(root, row);
         if root.top > root.high_water {
             root.high_water = root.top; // `top` goes down: remember what `reset` must zero
         }
-        root.top = entry(root, index).start as u64 - HEADER as u64;
+        root.top = entry(root, row).start as u64 - HEADER as u64;
         root.last = below;
-        release_entry(root, index);
+        release_entry(root, row);
     } else {
-        bin(root, index);
+        bin(root, row);
     }
 }
 
 #[inline(never)]
 unsafe fn alloc_block(root: &mut Root, n: u32) -> u32 {
     let cap = align_up(n as u64) as u32;
-    let index = match take_free(root, cap) {
+    let row = match take_free(root, cap) {
         NIL => {
             let start = root.top + HEADER as u64;
             let end = start + cap as u64;
-            if end > ADDRESS_SPACE || !reach(root, end) {
+            if !reach(root, end) {
                 return NIL;
             }
-            let index = take_entry(root);
-            place_block(root, index, cap, State::Active);
-            index
+            let row = take_entry(root);
+            place_block(root, row, cap, State::Active);
+            row
         }
-        index => {
+        row => {
             // Free memory is plugin-writable: restore the header a stray store may have hit.
-            let e = entry(root, index);
+            let e = entry(root, row);
             e.set_state(State::Active);
-            write_u32(e.start as u64 - HEADER as u64, index);
-            index
+            write_u32(e.start as u64 - HEADER as u64, row);
+            row
         }
     };
-    entry(root, index).used = n;
-    index
+    entry(root, row).used = n;
+    row
 }
 
-/// Make `[0, end)` addressable and inside the cached bounds; false when memory cannot grow.
+/// Make `[0, end)` addressable and inside the cached bounds; false when memory cannot grow
+/// (past 4 GiB it never can: `memory.grow` refuses).
 fn reach(root: &mut Root, end: u64) -> bool {
     if end <= root.mapped_end {
         return true;
@@ -150,18 +152,18 @@ fn reach(root: &mut Root, end: u64) -> bool {
     true
 }
 
-/// Append a block of capacity `cap` at `top` (memory already ensured) described by `index`.
+/// Append a block of capacity `cap` at `top` (memory already ensured) described by `row`.
 #[inline(never)]
-unsafe fn place_block(root: &mut Root, index: u32, cap: u32, state: State) {
+unsafe fn place_block(root: &mut Root, row: u32, cap: u32, state: State) {
     let start = root.top + HEADER as u64;
     let last = root.last;
-    write_entry(root, index, start, cap, state, last);
+    write_entry(root, row, start, cap, state, last);
     if last != NIL {
-        set_next(root, last, index);
+        set_next(root, last, row);
     }
-    root.last = index;
+    root.last = row;
     root.top = start + cap as u64;
-    write_u32(start - HEADER as u64, index);
+    write_u32(start - HEADER as u64, row);
 }
 
 /// Take a free block of at least `cap` bytes out of the bins, split off the excess; NIL if none.
@@ -198,18 +200,18 @@ unsafe fn take_free(root: &mut Root, cap: u32) -> u32 {
     found
 }
 
-/// Cut block `index` to `cap` bytes; the rest becomes a new free block just above it.
+/// Cut block `row` to `cap` bytes; the rest becomes a new free block just above it.
 #[inline(never)]
-unsafe fn split(root: &mut Root, index: u32, cap: u32) {
+unsafe fn split(root: &mut Root, row: u32, cap: u32) {
     let rest = take_entry(root);
-    let next = next_of(root, index);
-    let e = entry(root, index);
+    let next = next_of(root, row);
+    let e = entry(root, row);
     let rest_start = e.start as u64 + cap as u64 + HEADER as u64;
     let rest_cap = e.cap - cap - HEADER;
     e.cap = cap;
-    write_entry(root, rest, rest_start, rest_cap, State::Free, index);
+    write_entry(root, rest, rest_start, rest_cap, State::Free, row);
     set_next(root, rest, next);
-    set_next(root, index, rest);
+    set_next(root, row, rest);
     if next != NIL {
         set_prev(root, next, rest);
     } else {
@@ -219,18 +221,18 @@ unsafe fn split(root: &mut Root, index: u32, cap: u32) {
     bin(root, rest);
 }
 
-/// Merge the block above `index` into it (both out of the bins) and release its entry.
+/// Merge the block above `row` into it (both out of the bins) and release its entry.
 #[inline(never)]
-unsafe fn absorb_next(root: &mut Root, index: u32) {
-    let next = next_of(root, index);
+unsafe fn absorb_next(root: &mut Root, row: u32) {
+    let next = next_of(root, row);
     let after = next_of(root, next);
     let next_cap = entry(root, next).cap;
-    entry(root, index).cap += HEADER + next_cap;
+    entry(root, row).cap += HEADER + next_cap;
     if after != NIL {
-        set_next(root, index, after);
-        set_prev(root, after, index);
+        set_next(root, row, after);
+        set_prev(root, after, row);
     } else {
-        root.last = index;
+        root.last = row;
     }
     release_entry(root, next);
 }
@@ -238,85 +240,84 @@ unsafe fn absorb_next(root: &mut Root, index: u32) {
 /// Double the block table: copy it into a new block, then free the old one.
 #[inline(never)]
 unsafe fn grow_table(root: &mut Root) -> bool {
-    let old_cap = root.table_cap;
-    let new_bytes = old_cap as u64 * 2 * ENTRY_SIZE as u64;
+    let old_bytes = root.table_bytes;
+    let new_bytes = old_bytes as u64 * 2;
     if new_bytes > u32::MAX as u64 {
         return false;
     }
-    let index = alloc_block(root, new_bytes as u32);
-    if index == NIL {
+    let row = alloc_block(root, new_bytes as u32);
+    if row == NIL {
         return false;
     }
     let old_entry = root.table_entry;
     let old_table = root.table as u64;
-    let new_table = entry(root, index).start as u64;
-    copy(old_table, new_table, old_cap as u64 * ENTRY_SIZE as u64);
-    set_table(root, new_table, old_cap * 2);
-    root.table_entry = index;
-    entry(root, index).set_state(State::Table);
+    let new_table = entry(root, row).start as u64;
+    copy(old_table, new_table, old_bytes as u64);
+    set_table(root, new_table, old_bytes * 2);
+    root.table_entry = row;
+    entry(root, row).set_state(State::Table);
     release_block(root, old_entry);
     true
 }
 
-/// Never-used entries left in the table (spare ones are not counted: growing while spares
+/// Bytes of never-used rows left in the table (spare rows are not counted: growing while spares
 /// remain keeps the table within twice the entries in use, and the check cheap).
 #[inline(always)]
 fn available(root: &Root) -> u32 {
-    root.table_cap - root.fresh
+    root.table_bytes - root.fresh
 }
 
 #[inline(never)]
 unsafe fn take_entry(root: &mut Root) -> u32 {
     if root.spare != NIL {
-        let index = root.spare;
-        root.spare = entry(root, index).link_next;
-        index
+        let row = root.spare;
+        root.spare = entry(root, row).link_next;
+        row
     } else {
-        root.fresh += 1;
-        root.fresh - 1
+        root.fresh += ENTRY_SIZE;
+        root.fresh - ENTRY_SIZE
     }
 }
 
 #[inline(never)]
-unsafe fn release_entry(root: &mut Root, index: u32) {
-    let e = entry(root, index);
-    e.set_state(State::Unused);
-    e.start = 0;
-    if index + 1 == root.fresh {
-        root.fresh = index; // the newest entry: give it back to `fresh`, keeping rows in order
+unsafe fn release_entry(root: &mut Root, row: u32) {
+    let e = entry(root, row);
+    e.set_state(State::Unused); // `validate` wants `Active`: the stale `start` is never read
+    if row + ENTRY_SIZE == root.fresh {
+        root.fresh = row; // the newest entry: give it back to `fresh`, keeping rows in order
         return;
     }
     e.link_next = root.spare;
-    root.spare = index;
+    root.spare = row;
 }
 
 #[inline(always)]
 fn size_class(cap: u32) -> usize {
-    // The mask proves the index in range, so no bounds check (and no panic path) is compiled.
+    // The mask proves the row in range, so no bounds check (and no panic path) is compiled.
     (31 - cap.leading_zeros()) as usize & (BINS - 1)
 }
 
-/// Put free block `index` at the head of its bin.
+/// Put free block `row` at the head of its bin.
 #[inline(never)]
-unsafe fn bin(root: &mut Root, index: u32) {
-    let class = size_class(entry(root, index).cap);
+unsafe fn bin(root: &mut Root, row: u32) {
+    let class = size_class(entry(root, row).cap);
     let head = root.bins[class];
-    let e = entry(root, index);
+    let e = entry(root, row);
     e.link_prev = NIL;
     e.link_next = head;
     if head != NIL {
-        entry(root, head).link_prev = index;
+        entry(root, head).link_prev = row;
     }
-    root.bins[class] = index;
+    root.bins[class] = row;
     root.nonempty |= 1 << class;
 }
 
-/// Take free block `index` out of its bin.
+/// Take free block `row` out of its bin.
 #[inline(never)]
-unsafe fn unbin(root: &mut Root, index: u32) {
-    let class = size_class(entry(root, index).cap);
+unsafe fn unbin(root: &mut Root, row: u32) {
+    let class = size_class(entry(root, row).cap);
     let (prev, next) = {
-        let e = entry(root, index);
+        let e = entry(root, row);
         (e.link_prev, e.link_next)
     };
     if prev != NIL {

@@ -2,13 +2,13 @@
 //!
 //! The fast path of `alloc` (fast.rs) writes a row as two u64 stores: `start | cap << 32` and
 //! `used` (whose upper half, `meta`, is then 0: active, both links implicit). An implicit link
-//! means "the neighbouring index": the block below row `i` is row `i - 1`, and the block above it
+//! means "the neighbouring row": the block below row `i` is row `i - 1`, and the block above it
 //! is row `i + 1`, or none when `i` is the highest block (`root.last`). Every other placement
 //! writes its links explicitly and flags them in `meta`, so the links read through `prev_of` and
 //! `next_of` are always the truth.
 //!
 //! Safety contract of the `unsafe fn`s here: `root` is set up and settled (`fast::settle`), and
-//! every index passed in is below `root.fresh`, so its row lies inside the table block. Rows are
+//! every row passed in is below `root.fresh`, so its row lies inside the table block. Rows are
 //! reached through `entry`, one at a time.
 
 use crate::layout::{ENTRY_SIZE, NIL};
@@ -70,24 +70,24 @@ impl Entry {
     }
 }
 
-/// The row at `index` (no bounds check).
+/// The row at `row` (no bounds check).
 ///
 /// # Safety
-/// `index` is below `root.fresh` (inside the table block, whose rows below `fresh` have all
+/// `row` is below `root.fresh` (inside the table block, whose rows below `fresh` have all
 /// been written), and no other reference to the same row is live while this one is used.
 #[inline(always)]
-pub unsafe fn entry(root: &Root, index: u32) -> &'static mut Entry {
-    let addr = root.table as usize + index as usize * ENTRY_SIZE as usize;
+pub unsafe fn entry(root: &Root, row: u32) -> &'static mut Entry {
+    let addr = root.table as usize + row as usize;
     &mut *(addr as *mut Entry)
 }
 
-/// Write row `index` in full: a block at `start` of capacity `cap`, links stored.
+/// Write row `row` in full: a block at `start` of capacity `cap`, links stored.
 ///
 /// # Safety
 /// The module's contract.
 #[inline(never)]
-pub unsafe fn write_entry(root: &Root, index: u32, start: u64, cap: u32, state: State, prev: u32) {
-    *entry(root, index) = Entry {
+pub unsafe fn write_entry(root: &Root, row: u32, start: u64, cap: u32, state: State, prev: u32) {
+    *entry(root, row) = Entry {
         start: start as u32,
         cap,
         used: 0,
@@ -99,64 +99,64 @@ pub unsafe fn write_entry(root: &Root, index: u32, start: u64, cap: u32, state: 
     };
 }
 
-/// The row of the block just below `index`'s block, NIL for the lowest.
+/// The row of the block just below `row`'s block, NIL for the lowest.
 ///
 /// # Safety
 /// The module's contract.
 #[inline(never)]
-pub unsafe fn prev_of(root: &Root, index: u32) -> u32 {
-    let e = entry(root, index);
+pub unsafe fn prev_of(root: &Root, row: u32) -> u32 {
+    let e = entry(root, row);
     if e.meta & PREV_STORED != 0 {
         e.prev
     } else {
-        index - 1
+        row - ENTRY_SIZE
     }
 }
 
-/// The row of the block just above `index`'s block, NIL for the highest.
+/// The row of the block just above `row`'s block, NIL for the highest.
 ///
 /// # Safety
 /// The module's contract.
 #[inline(never)]
-pub unsafe fn next_of(root: &Root, index: u32) -> u32 {
-    let e = entry(root, index);
-    if index == root.last {
+pub unsafe fn next_of(root: &Root, row: u32) -> u32 {
+    let e = entry(root, row);
+    if row == root.last {
         NIL
     } else if e.meta & NEXT_STORED != 0 {
         e.next
     } else {
-        index + 1
+        row + ENTRY_SIZE
     }
 }
 
-/// Record that the block below `index`'s block is `prev`'s.
+/// Record that the block below `row`'s block is `prev`'s.
 ///
 /// # Safety
 /// The module's contract.
 #[inline(never)]
-pub unsafe fn set_prev(root: &Root, index: u32, prev: u32) {
-    let e = entry(root, index);
+pub unsafe fn set_prev(root: &Root, row: u32, prev: u32) {
+    let e = entry(root, row);
     e.prev = prev;
     e.meta |= PREV_STORED;
 }
 
-/// Record that the block above `index`'s block is `next`'s.
+/// Record that the block above `row`'s block is `next`'s.
 ///
 /// # Safety
 /// The module's contract.
 #[inline(never)]
-pub unsafe fn set_next(root: &Root, index: u32, next: u32) {
-    let e = entry(root, index);
+pub unsafe fn set_next(root: &Root, row: u32, next: u32) {
+    let e = entry(root, row);
     e.next = next;
     e.meta |= NEXT_STORED;
 }
 
-/// Let the block above `index` (now the highest) be implied again: the fast path places row
-/// `index + 1` there without touching row `index`.
+/// Let the block above `row` (now the highest) be implied again: the fast path places row
+/// `row + 1` there without touching row `row`.
 ///
 /// # Safety
 /// The module's contract.
-#[inline(never)]
-pub unsafe fn imply_next(root: &Root, index: u32) {
-    entry(root, index).meta &= !NEXT_STORED;
+#[inline(always)]
+pub unsafe fn imply_next(root: &Root, row: u32) {
+    entry(root, row).meta &= !NEXT_STORED;
 }

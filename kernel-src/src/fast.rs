@@ -19,8 +19,9 @@ use crate::root::Root;
 
 /// Bytes of the smallest block: a header and 8 bytes of data.
 const MIN_BLOCK: u64 = 16;
-/// Rows kept back from the fast path: the slow path may need two (a block and a split).
-const RESERVED_ROWS: u32 = 2;
+/// Table bytes kept back from the fast path: the slow path may need two rows (a block and a
+/// split).
+const RESERVED: u32 = 2 * ENTRY_SIZE;
 
 /// Place a block of `n` bytes at `top`, or return 0 when the fast path is closed or `n` does
 /// not fit in it (the caller then takes the slow path).
@@ -37,12 +38,12 @@ pub unsafe fn try_alloc(root: &mut Root, n: u64) -> u64 {
         return 0;
     }
     // The path is open, so the heap is set up and row `fresh` lies inside the table.
-    let index = root.fresh;
-    root.fresh = index + 1;
-    let row = root.table as u64 + index as u64 * ENTRY_SIZE as u64;
-    write_u64(row, start | cap << 32); // start, cap
-    write_u64(row + 8, n); // used; meta 0: active, links implied
-    write_u32(top, index);
+    let row = root.fresh;
+    root.fresh = row + ENTRY_SIZE;
+    let addr = root.table as u64 + row as u64;
+    write_u64(addr, start | cap << 32); // start, cap
+    write_u64(addr + 8, n); // used; meta 0: active, links implied
+    write_u32(top, row);
     root.top = end;
     start
 }
@@ -51,7 +52,7 @@ pub unsafe fn try_alloc(root: &mut Root, n: u64) -> u64 {
 #[inline(always)]
 pub fn settle(root: &mut Root) {
     if root.fast_open != 0 {
-        root.last = root.fresh - 1;
+        root.last = root.fresh - ENTRY_SIZE;
     }
 }
 
@@ -61,17 +62,15 @@ pub fn settle(root: &mut Root) {
 /// `root` is set up and settled; no reference to a table row is live.
 #[inline(never)]
 pub unsafe fn refresh(root: &mut Root) {
-    root.fast_open = 0;
+    // Table bytes beyond the reserve (`fresh <= table_bytes` always holds).
+    let spare = root.table_bytes - root.fresh;
+    let open = root.nonempty == 0 && root.last + ENTRY_SIZE == root.fresh && spare > RESERVED;
+    root.fast_open = open as u32;
     root.fast_limit = root.top;
-    let rows = root.table_cap.saturating_sub(root.fresh + RESERVED_ROWS);
-    if root.nonempty != 0 || root.last + 1 != root.fresh || rows == 0 {
-        return;
+    if open {
+        // A limit below `top + MIN_BLOCK` admits no block: open in name only, which is harmless.
+        let end = root.top + ((spare - RESERVED) / ENTRY_SIZE) as u64 * MIN_BLOCK;
+        root.fast_limit = root.mapped_end.min(end);
+        imply_next(root, root.last);
     }
-    let end = root.mapped_end.min(root.top + rows as u64 * MIN_BLOCK);
-    if end < root.top + MIN_BLOCK {
-        return;
-    }
-    imply_next(root, root.last);
-    root.fast_open = 1;
-    root.fast_limit = end;
 }

@@ -10,8 +10,8 @@ pub const ALIGN: u32 = 8;
 pub const HEADER: u32 = 8;
 /// Bytes of one block-table entry (`Entry`).
 pub const ENTRY_SIZE: u32 = 32;
-/// Entries of the block table after `reset`; it doubles when full.
-pub const TABLE_INITIAL: u32 = 64;
+/// Bytes of the block table after `reset` (64 entries); it doubles when full.
+pub const TABLE_INITIAL: u32 = 64 * ENTRY_SIZE;
 /// Smallest data capacity worth splitting off a reused free block.
 pub const MIN_SPLIT: u32 = 16;
 /// Free blocks tried in the request's own size class before a larger class is taken.
@@ -20,8 +20,6 @@ pub const FIRST_FIT_BUDGET: u32 = 8;
 pub const BINS: usize = 32;
 /// Index 0 of the block table means "no block".
 pub const NIL: u32 = 0;
-/// One past the last byte a 32-bit memory can address.
-pub const ADDRESS_SPACE: u64 = 1 << 32;
 /// Largest request `alloc` accepts (a capacity rounded up to `ALIGN` must fit in a u32).
 pub const MAX_ALLOC: u64 = (u32::MAX - (ALIGN - 1)) as u64;
 
@@ -44,7 +42,7 @@ pub fn heap_start() -> u64 {
 /// First address of the u64 fast window: the end of the block table as `init` places it.
 #[inline(always)]
 pub fn fast_start() -> u64 {
-    heap_start() + (HEADER + TABLE_INITIAL * ENTRY_SIZE) as u64
+    heap_start() + (HEADER + TABLE_INITIAL) as u64
 }
 
 /// Round `n` up to a multiple of `ALIGN`.

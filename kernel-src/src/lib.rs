@@ -15,7 +15,7 @@
 //!
 //! * Address 0 is null: every handle is ≥ `__heap_base + 8`, and 0 means "none" or "failed".
 //! * A **block** is an 8-byte inline header followed by its data; the handle is the data address,
-//!   8-aligned. The header holds only the block's index in the **block table**.
+//!   8-aligned. The header holds only the block's row in the **block table**.
 //! * The **block table** (entries of 32 bytes: start, capacity, used length, state, address-order
 //!   links prev/next, free-bin links) is itself a block of the heap, doubled when full. It and the
 //!   `Root` record are *private*: `store_*` into them is a no-op, `load_*` from them reads 0, and
@@ -33,7 +33,7 @@
 //! 1. Blocks tile `[__heap_base, top)` in address order along the table's prev/next links.
 //! 2. No two free blocks are neighbours (freeing coalesces both sides), and the highest block is
 //!    never free (freeing it lowers `top` instead), so memory is reused before it grows.
-//! 3. `validate(h)` (handle.rs) is the only way a handle becomes a table index: it checks range,
+//! 3. `validate(h)` (handle.rs) is the only way a handle becomes a table row: it checks range,
 //!    alignment, and that the entry named by the header is active and starts exactly at `h`.
 //!    Sizes and links are read only from the table, never from inline headers, so a bad handle or
 //!    a scribbled header cannot make blocks overlap.
@@ -79,14 +79,14 @@ fn alloc_slow(root: &mut root::Root, n: u64) -> u64 {
         return 0;
     }
     // SAFETY: `root` is the only reference to the root record (the caller's, passed on);
-    // `allocator::alloc` returns a live index, below `root.fresh`.
+    // `allocator::alloc` returns a live row, below `root.fresh`.
     unsafe {
         if root.table == 0 {
             allocator::reset(root);
         }
         match allocator::alloc(root, n as u32) {
             NIL => 0,
-            index => entry::entry(root, index).start as u64,
+            row => entry::entry(root, row).start as u64,
         }
     }
 }
@@ -100,8 +100,8 @@ fn alloc_slow(root: &mut root::Root, n: u64) -> u64 {
 pub extern "C" fn free(h: u64) {
     // SAFETY: the only reference to the root record during this export (see `root::peek`).
     let root = unsafe { root::peek() };
-    let index = handle::validate(root, h);
-    if index != NIL {
+    let row = handle::validate(root, h);
+    if row != NIL {
         // The error and the output belong to the runtime once set: their blocks stay put.
         if h == root.error || h == root.output_offset {
             return;
@@ -109,8 +109,8 @@ pub extern "C" fn free(h: u64) {
         if h == root.input_offset {
             root.input_length = 0;
         }
-        // SAFETY: `validate` returned a live index, so the root record is set up.
-        unsafe { allocator::free(root, index) };
+        // SAFETY: `validate` returned a live row, so the root record is set up.
+        unsafe { allocator::free(root, row) };
     }
 }
 
@@ -121,8 +121,8 @@ pub extern "C" fn length(h: u64) -> u64 {
     let root = unsafe { root::peek() };
     match handle::validate(root, h) {
         NIL => 0,
-        // SAFETY: `validate` returned a live index (below `root.fresh`).
-        index => unsafe { entry::entry(root, index) }.used as u64,
+        // SAFETY: `validate` returned a live row (below `root.fresh`).
+        row => unsafe { entry::entry(root, row) }.used as u64,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The root record: allocator bookkeeping plus the input, output and error slots of the call.
 
-use crate::layout::{fast_start, heap_start, memory_end, BINS, ENTRY_SIZE, HEADER};
+use crate::layout::{fast_start, heap_start, memory_end, BINS, HEADER};
 
 /// Everything the kernel knows that is not in the block table. Lives in the kernel's static data
 /// (below `__heap_base`), which `store_*`/`load_*` refuse to touch. The fields the hot paths read
@@ -33,10 +33,10 @@ pub struct Root {
     pub error: u64,
     /// Address of entry 0 of the block table.
     pub table: u32,
-    /// Next never-used table index; entries `[fresh, table_cap)` are free for the taking.
+    /// Next never-used table row; entries `[fresh, table_bytes)` are free for the taking.
     pub fresh: u32,
     /// Entries the table has room for.
-    pub table_cap: u32,
+    pub table_bytes: u32,
     /// Entry of the highest block in memory (the block that ends at `top`), NIL when none.
     /// Behind by the blocks the fast path placed until `fast::settle`.
     pub last: u32,
@@ -82,7 +82,7 @@ impl Root {
         error: 0,
         table: 0,
         fresh: 0,
-        table_cap: 0,
+        table_bytes: 0,
         last: 0,
         fast_open: 0,
         nonempty: 0,
@@ -108,7 +108,7 @@ impl Root {
         // [p, p + 8) misses [table - HEADER, table + span) iff p + 15 - table >= span + 15.
         let heap = heap_start();
         let table = self.table as u64;
-        let span = self.table_cap as u64 * ENTRY_SIZE as u64;
+        let span = self.table_bytes as u64;
         p.wrapping_sub(heap) <= self.word_limit && (p + 15).wrapping_sub(table) >= span + 15
     }
 
@@ -120,7 +120,7 @@ impl Root {
         self.mapped_end = end;
         self.word_limit = end - 8 - heap_start();
         let fast = fast_start();
-        let table_high = self.table as u64 + self.table_cap as u64 * ENTRY_SIZE as u64;
+        let table_high = self.table as u64 + self.table_bytes as u64;
         // The window ends at the end of memory, or below the table once it moved above `fast`
         // (empty while a grown table straddles `fast`).
         let stop =
@@ -148,6 +148,6 @@ impl Root {
         }
         // The table's bytes, its header included; empty before set-up (table and cap are 0).
         let table = self.table as u64;
-        stop + HEADER as u64 <= table || start >= table + self.table_cap as u64 * ENTRY_SIZE as u64
+        stop + HEADER as u64 <= table || start >= table + self.table_bytes as u64
     }
 }
