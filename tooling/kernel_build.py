@@ -1,7 +1,9 @@
-"""Build the kernel variants: cargo → strip → add the context global → check each → stamp.
+"""Build the kernel variants: cargo → strip → drop the linker's exports → add the context global
+→ check each → stamp.
 
 One compiled module gives both variants of the spec: `no-reference-types` is the stripped module
-as it is, `default` the same with `extism_context` appended (tooling/context_global.py). Each is
+without wasm-ld's `__heap_base`/`__data_end` exports (tooling/linker_exports.py), `default` the
+same with `extism_context` appended (tooling/context_global.py). Each is
 checked strictly against its variant. A failed build raises and leaves the previous kernels and
 build info exactly as they were.
 """
@@ -24,6 +26,7 @@ from extism_kernel._kernel import BUILD_INFO_FILE, BuildInfo, KernelFile
 
 from tooling import CRATE_DIR, PACKAGE_DIR
 from tooling.context_global import CONTEXT_GLOBAL, add_context_global
+from tooling.linker_exports import drop_linker_exports
 from tooling.toolchain import TARGET, Toolchain, find_toolchain
 
 CRATE_VERSION = re.compile(r'(?m)^version = "(?P<version>[^"]+)"')
@@ -145,7 +148,7 @@ def build_kernel(
     raw = cargo_build(toolchain, crate_dir, target_dir)
     with tempfile.TemporaryDirectory(prefix="extism-kernel-") as tmp:
         final, optimizer = shrink(raw, Path(tmp))
-        compiled = final.read_bytes()
+        compiled = drop_linker_exports(final.read_bytes())
     modules = variant_modules(compiled)
     spec = load_abi()
     for name, wasm in modules.items():

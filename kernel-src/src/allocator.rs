@@ -17,7 +17,7 @@ use crate::entry::{entry, next_of, prev_of, set_next, set_prev, write_entry, Sta
 use crate::fast;
 use crate::layout::{
     align_up, copy, ensure_memory, fast_start, heap_start, write_u32, zero, BINS,
-    ENTRY_SIZE, FIRST_FIT_BUDGET, HEADER, MIN_SPLIT, NIL, TABLE_INITIAL,
+    ENTRY_SIZE, HEADER, MIN_SPLIT, NIL, TABLE_INITIAL,
 };
 use crate::root::Root;
 
@@ -38,24 +38,25 @@ pub unsafe fn reset(root: &mut Root) {
     // its entries are rewritten before they are read: skip it (most calls never grow it).
     let start = if root.table_bytes == TABLE_INITIAL { fast_start() } else { heap_start() };
     zero(start, root.high_water.max(root.top)); // the fast path does not raise `high_water`
+    // The table keeps the size it grew to: the next call of a long-lived instance is likely to
+    // need as many rows, and growing costs a copy and leaves the old table's memory unused.
+    let bytes = root.table_bytes.max(TABLE_INITIAL);
     core::ptr::write_bytes(root as *mut Root, 0, 1);
-    init(root);
+    init(root, bytes);
     fast::refresh(root);
 }
 
-/// Lay out an empty heap: one block holding the initial table.
-unsafe fn init(root: &mut Root) {
+/// Lay out an empty heap: one block holding a table of `bytes` bytes.
+unsafe fn init(root: &mut Root, bytes: u32) {
     let table = heap_start() + HEADER as u64;
-    let bytes = TABLE_INITIAL;
     if !ensure_memory(table + bytes as u64) {
         core::arch::wasm32::unreachable();
     }
-    set_table(root, table, TABLE_INITIAL);
+    set_table(root, table, bytes);
     root.fresh = ENTRY_SIZE; // row 0 is NIL
     root.top = table;
     let row = take_entry(root);
     place_block(root, row, bytes, State::Table);
-    root.table_entry = row;
 }
 
 /// The slow path of `alloc`: a block of `n` bytes (1 ≤ n ≤ `MAX_ALLOC`) reused from the bins
@@ -167,31 +168,22 @@ unsafe fn place_block(root: &mut Root, row: u32, cap: u32, state: State) {
 }
 
 /// Take a free block of at least `cap` bytes out of the bins, split off the excess; NIL if none.
-#[inline(never)]
+///
+/// The head of the request's own size class if it is large enough, else the head of the
+/// smallest larger class that holds a block (every block there is large enough).
 unsafe fn take_free(root: &mut Root, cap: u32) -> u32 {
     let class = size_class(cap);
-    if root.nonempty & (u32::MAX << class) == 0 {
-        return NIL; // no bin of this class or above holds a block: the usual case of a fresh call
-    }
-    let mut found = NIL;
-    let mut candidate = root.bins[class];
-    let mut budget = FIRST_FIT_BUDGET;
-    while candidate != NIL && budget > 0 {
-        let e = entry(root, candidate);
-        if e.cap >= cap {
-            found = candidate;
-            break;
-        }
-        candidate = e.link_next;
-        budget -= 1;
-    }
-    if found == NIL {
-        let larger = if class + 1 >= BINS { 0 } else { root.nonempty & (u32::MAX << (class + 1)) };
+    let head = root.bins[class];
+    let found = if head != NIL && entry(root, head).cap >= cap {
+        head
+    } else {
+        // `class + 1` is at most 32 (when `cap` is 2^31 or more): no larger class then.
+        let larger = root.nonempty & u32::MAX.checked_shl(class as u32 + 1).unwrap_or(0);
         if larger == 0 {
             return NIL;
         }
-        found = root.bins[larger.trailing_zeros() as usize & (BINS - 1)];
-    }
+        root.bins[larger.trailing_zeros() as usize & (BINS - 1)]
+    };
     unbin(root, found);
     let excess = entry(root, found).cap - cap;
     if excess >= HEADER + MIN_SPLIT {
@@ -201,7 +193,6 @@ unsafe fn take_free(root: &mut Root, cap: u32) -> u32 {
 }
 
 /// Cut block `row` to `cap` bytes; the rest becomes a new free block just above it.
-#[inline(never)]
 unsafe fn split(root: &mut Root, row: u32, cap: u32) {
     let rest = take_entry(root);
     let next = next_of(root, row);
@@ -237,8 +228,7 @@ unsafe fn absorb_next(root: &mut Root, row: u32) {
     release_entry(root, next);
 }
 
-/// Double the block table: copy it into a new block, then free the old one.
-#[inline(never)]
+/// Double the block table: copy it into a new block; the old one is retired (see below).
 unsafe fn grow_table(root: &mut Root) -> bool {
     let old_bytes = root.table_bytes;
     let new_bytes = old_bytes as u64 * 2;
@@ -249,14 +239,13 @@ unsafe fn grow_table(root: &mut Root) -> bool {
     if row == NIL {
         return false;
     }
-    let old_entry = root.table_entry;
     let old_table = root.table as u64;
     let new_table = entry(root, row).start as u64;
     copy(old_table, new_table, old_bytes as u64);
     set_table(root, new_table, old_bytes * 2);
-    root.table_entry = row;
     entry(root, row).set_state(State::Table);
-    release_block(root, old_entry);
+    // The old table stays a `Table` block until `reset`: freed, it would be a hole that closes
+    // the fast path (free blocks are reused first) and is only carved up by the slow path.
     true
 }
 

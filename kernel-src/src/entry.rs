@@ -81,22 +81,20 @@ pub unsafe fn entry(root: &Root, row: u32) -> &'static mut Entry {
     &mut *(addr as *mut Entry)
 }
 
-/// Write row `row` in full: a block at `start` of capacity `cap`, links stored.
+/// Describe a new block in row `row`: at `start`, of capacity `cap`, below it `prev`'s block.
+/// The link up is left to the caller (`set_next`), or to the rule for the highest block; the
+/// bin links are written when the block is binned.
 ///
 /// # Safety
 /// The module's contract.
 #[inline(never)]
 pub unsafe fn write_entry(root: &Root, row: u32, start: u64, cap: u32, state: State, prev: u32) {
-    *entry(root, row) = Entry {
-        start: start as u32,
-        cap,
-        used: 0,
-        meta: state as u32 | PREV_STORED | NEXT_STORED,
-        prev,
-        next: NIL,
-        link_prev: NIL,
-        link_next: NIL,
-    };
+    let e = entry(root, row);
+    e.start = start as u32;
+    e.cap = cap;
+    e.used = 0;
+    e.meta = state as u32 | PREV_STORED;
+    e.prev = prev;
 }
 
 /// The row of the block just below `row`'s block, NIL for the lowest.

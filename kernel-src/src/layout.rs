@@ -14,8 +14,6 @@ pub const ENTRY_SIZE: u32 = 32;
 pub const TABLE_INITIAL: u32 = 64 * ENTRY_SIZE;
 /// Smallest data capacity worth splitting off a reused free block.
 pub const MIN_SPLIT: u32 = 16;
-/// Free blocks tried in the request's own size class before a larger class is taken.
-pub const FIRST_FIT_BUDGET: u32 = 8;
 /// Free-block size classes: class `c` holds capacities in `[2^c, 2^(c+1))`.
 pub const BINS: usize = 32;
 /// Index 0 of the block table means "no block".

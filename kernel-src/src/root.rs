@@ -46,8 +46,6 @@ pub struct Root {
     pub nonempty: u32,
     /// Head of the list of released entries (linked through `Entry::link_next`).
     pub spare: u32,
-    /// Entry of the block that holds the table itself.
-    pub table_entry: u32,
     /// Head entry of each free bin.
     pub bins: [u32; BINS],
 }
@@ -87,7 +85,6 @@ impl Root {
         fast_open: 0,
         nonempty: 0,
         spare: 0,
-        table_entry: 0,
         bins: [0; BINS],
     };
 
