@@ -190,6 +190,48 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
 
 
 @dataclass
+class AllocRounds:
+    """`alloc` of n blocks (1..max_size B) per kernel: median seconds over alternating rounds, on a
+    fresh instance and on the same instance after a `reset` (warm)."""
+
+    n: int
+    fresh_s: dict[str, float]
+    warm_s: dict[str, float]
+    rounds: int
+    checked: bool
+
+
+def alloc_rounds(  # noqa: PLR0913 - keyword-only benchmark knobs
+    benches: dict[str, Bench],
+    n: int,
+    *,
+    overhead: dict[str, float],
+    rounds: int = 9,
+    max_size: int = 64,
+    seed: int = 1,
+) -> AllocRounds:
+    """Each round runs every kernel in turn (a burst of machine noise then hits all of them): a
+    timed `alloc` of n blocks on a fresh instance, then `reset` and the same again (warm)."""
+    lcg = Lcg(seed)
+    expected = sum(lcg.size(max_size) for _ in range(n))
+    times: dict[str, dict[str, list[float]]] = {"fresh": {}, "warm": {}}
+    checked = True
+    for _ in range(rounds):
+        for name, bench in benches.items():
+            linked = bench.new()
+            for kind in ("fresh", "warm"):
+                if kind == "warm":
+                    linked.k("reset")
+                linked.p("seed", seed)
+                t, total = linked.timed("alloc_n", n, max_size)
+                times[kind].setdefault(name, []).append(t - overhead[name])
+                checked = checked and total == expected and linked.p("failed") == 0
+    fresh = {name: statistics.median(ts) for name, ts in times["fresh"].items()}
+    warm = {name: statistics.median(ts) for name, ts in times["warm"].items()}
+    return AllocRounds(n, fresh, warm, rounds, checked)
+
+
+@dataclass
 class ChurnResult:
     steps: int
     slots: int

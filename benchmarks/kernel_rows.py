@@ -10,7 +10,9 @@ from dataclasses import asdict
 from typing import Any
 
 import extism_kernel
+from extism_kernel import MissingDependencyError
 
+from benchmarks import instructions
 from benchmarks import kernel as kb
 from benchmarks.rows import Row, gain_time
 
@@ -30,7 +32,9 @@ def kernel_benchmarks(args: argparse.Namespace, log: Log) -> tuple[list[Row], di
     benches = {name: kb.Bench(wasm) for name, wasm in kernels.items()}
     overhead = {name: kb.crossing_overhead(b) for name, b in benches.items()}
     raw: dict[str, Any] = {"crossing_overhead_s": overhead}
-    rows = _live_rows(args, benches, overhead, raw, log)
+    rows = _alloc_rows(args, benches, overhead, raw, log)
+    rows += _instruction_rows(kernels, raw, log)
+    rows += _live_rows(args, benches, overhead, raw, log)
     rows += _churn_rows(args, benches, overhead, raw, log)
     rows += _throughput_rows(args, benches, overhead, raw, log)
     rows += _instantiation_rows(benches, raw)
@@ -77,6 +81,69 @@ def _measure_live(
     return sizes, live
 
 
+def _alloc_rows(
+    args: argparse.Namespace,
+    benches: dict[str, kb.Bench],
+    overhead: dict[str, float],
+    raw: dict[str, Any],
+    log: Log,
+) -> list[Row]:
+    """`alloc` x n on fresh and on warm instances: medians of rounds alternating the kernels."""
+    sizes = [100, 1000, 3000] if args.quick else [1000, 10_000, 100_000]
+    rounds = 3 if args.quick else 9
+    rows = []
+    raw["alloc"] = {}
+    for n in sizes:
+        log(f"kernel: alloc x{n:,}, fresh and warm, {rounds} rounds ...")
+        r = kb.alloc_rounds(benches, n, overhead=overhead, rounds=rounds)
+        raw["alloc"][n] = asdict(r)
+        for kind, label in (("fresh_s", "fresh instance"), ("warm_s", "warm (after reset)")):
+            ours, official = getattr(r, kind)["ours"], getattr(r, kind)["official"]
+            rows.append(
+                Row(
+                    "kernel",
+                    f"alloc x{n:,} blocks, 1-64 B each, {label}",
+                    "ms",
+                    ours * 1e3,
+                    official * 1e3,
+                    gain_time(ours, official),
+                    note=f"median of {rounds} rounds; ours {ours / n * 1e9:.1f} ns an alloc"
+                    + ("" if r.checked else " RESULT CHECK FAILED"),
+                )
+            )
+    return rows
+
+
+def _instruction_rows(kernels: dict[str, bytes], raw: dict[str, Any], log: Log) -> list[Row]:
+    """Instructions pywasm executes for `alloc(10)` on a warm kernel and for a 10 B echo call."""
+    from benchmarks.host import echo_wasm  # noqa: PLC0415
+
+    try:
+        counts = {
+            name: {
+                **instructions.kernel_alloc(wasm),
+                "echo 10 B call": instructions.echo_call(echo_wasm(), wasm),
+            }
+            for name, wasm in kernels.items()
+        }
+    except (ImportError, MissingDependencyError) as exc:  # pywasm is not installed
+        log(f"kernel: instruction counts skipped: {exc}")
+        return []
+    raw["pywasm_instructions"] = counts
+    return [
+        Row(
+            "kernel",
+            f"{figure}: instructions executed (pywasm counts)",
+            "instr",
+            counts["ours"][figure],
+            counts["official"][figure],
+            gain_time(counts["ours"][figure], counts["official"][figure]),
+            note="a whole call: the plugin and the kernel" if figure.startswith("echo") else "",
+        )
+        for figure in counts["ours"]
+    ]
+
+
 def _live_rows(
     args: argparse.Namespace,
     benches: dict[str, kb.Bench],
@@ -92,13 +159,12 @@ def _live_rows(
         note = "official length/free extrapolated (not run)" if f.extrapolated else ""
         if not (o.checked and f.checked):
             note += " RESULT CHECK FAILED"
-        for phase, attr in (("alloc", "alloc_s"), ("length", "length_s"), ("free", "free_s")):
+        for phase, attr in (("length", "length_s"), ("free", "free_s")):
             ot, ft = getattr(o, attr), getattr(f, attr)
-            how = "1-64 B each" if phase == "alloc" else "random order"
             rows.append(
                 Row(
                     "kernel",
-                    f"{phase} x{n:,} blocks, {how}",
+                    f"{phase} x{n:,} blocks, random order",
                     "ms",
                     ot * 1e3,
                     ft * 1e3,

@@ -134,6 +134,23 @@ def test_index_like_data_never_validates_a_handle(k: KernelInstance, stale: int)
     assert k.length(block) == 512
 
 
+def test_a_header_naming_the_middle_of_an_entry_is_refused(k: KernelInstance) -> None:
+    """Headers name an entry by its byte offset in the table. An offset into the middle of an
+    entry would read a forged one: here its `start` is the length the plugin asked for (the
+    address of `victim`), and its `used` the real entry's link down."""
+    victim = k.alloc(8)
+    freed = k.alloc(8)
+    k.alloc(8)
+    k.free(freed)  # a free block waits: the next block is placed by the slow path (links stored)
+    forger = k.alloc(victim)  # its entry's `used` field holds victim's address
+    assert k.length(forger) == victim
+    row = u32_at(k, forger - HEADER)
+    k.write(victim - HEADER, (row + 8).to_bytes(4, "little"))  # victim's header: mid-entry
+    assert k.length(victim) == 0
+    k.free(victim)  # refused
+    assert k.length(forger) == victim
+
+
 def test_the_block_table_own_handle_is_not_a_block(k: KernelInstance) -> None:
     first = k.alloc(8)
     table, _ = table_of(k)

@@ -1,11 +1,10 @@
-"""Build the kernel variants: cargo → strip → drop the linker's exports → add the context global
-→ check each → stamp.
+"""Build the kernel variants: cargo → strip → drop linker exports → add context global → check.
 
 One compiled module gives both variants of the spec: `no-reference-types` is the stripped module
 without wasm-ld's `__heap_base`/`__data_end` exports (tooling/linker_exports.py), `default` the
-same with `extism_context` appended (tooling/context_global.py). Each is
-checked strictly against its variant. A failed build raises and leaves the previous kernels and
-build info exactly as they were.
+same with `extism_context` appended (tooling/context_global.py). Each is checked strictly
+against its variant. A failed build raises and leaves the previous kernels and build info
+exactly as they were.
 """
 
 from __future__ import annotations

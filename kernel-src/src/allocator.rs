@@ -16,8 +16,8 @@
 use crate::entry::{entry, next_of, prev_of, set_next, set_prev, write_entry, State};
 use crate::fast;
 use crate::layout::{
-    align_up, copy, ensure_memory, fast_start, heap_start, write_u32, zero, BINS,
-    ENTRY_SIZE, HEADER, MIN_SPLIT, NIL, TABLE_INITIAL,
+    align_up, copy, ensure_memory, fast_start, heap_start, write_u32, zero, BINS, ENTRY_SIZE,
+    HEADER, MIN_SPLIT, NIL, TABLE_INITIAL,
 };
 use crate::root::Root;
 
@@ -34,10 +34,11 @@ fn set_table(root: &mut Root, table: u64, bytes: u32) {
 /// # Safety
 /// `root` is the kernel's root record, and no reference to a table entry is live.
 pub unsafe fn reset(root: &mut Root) {
-    // Only data needs zeroing. A table that never grew still sits where `init` puts it, and
-    // its entries are rewritten before they are read: skip it (most calls never grow it).
-    let start = if root.table_bytes == TABLE_INITIAL { fast_start() } else { heap_start() };
-    zero(start, root.high_water.max(root.top)); // the fast path does not raise `high_water`
+    // Only data needs zeroing. Below `fast_start` there is only ever table: the first table,
+    // retired (never freed) if it grew, or the table `init` puts back there, at least as large.
+    // Its entries are rewritten before they are read. (The fast path does not raise
+    // `high_water`: `top` counts too.)
+    zero(fast_start(), root.high_water.max(root.top));
     // The table keeps the size it grew to: the next call of a long-lived instance is likely to
     // need as many rows, and growing costs a copy and leaves the old table's memory unused.
     let bytes = root.table_bytes.max(TABLE_INITIAL);
@@ -66,8 +67,11 @@ unsafe fn init(root: &mut Root, bytes: u32) {
 /// The module's contract (the root is settled here).
 pub unsafe fn alloc(root: &mut Root, n: u32) -> u32 {
     fast::settle(root);
-    let row =
-        if available(root) < 2 * ENTRY_SIZE && !grow_table(root) { NIL } else { alloc_block(root, n) };
+    let row = if available(root) < 2 * ENTRY_SIZE && !grow_table(root) {
+        NIL
+    } else {
+        alloc_block(root, n)
+    };
     fast::refresh(root);
     row
 }
