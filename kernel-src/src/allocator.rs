@@ -54,10 +54,9 @@ unsafe fn init(root: &mut Root, bytes: u32) {
         core::arch::wasm32::unreachable();
     }
     set_table(root, table, bytes);
-    root.fresh = ENTRY_SIZE; // row 0 is NIL
+    root.fresh = 2 * ENTRY_SIZE; // row 0 is NIL; row 1 describes the table block
     root.top = table;
-    let row = take_entry(root);
-    place_block(root, row, bytes, State::Table);
+    place_block(root, ENTRY_SIZE, bytes, State::Table);
 }
 
 /// The slow path of `alloc`: a block of `n` bytes (1 ≤ n ≤ `MAX_ALLOC`) reused from the bins

@@ -8,38 +8,50 @@
 //! ## Memory layout
 //!
 //! ```text
-//! 0              __heap_base (≈1.2 KiB)                                  top          memory end
-//! ├─ stack, Root ─┼─ hdr │ block table ─┼─ hdr │ data ─┼─ hdr │ data ─┼ … ┼── unused ──┤
-//!   private         private (TABLE)       block          block                grows on demand
+//! 0    16     __heap_base (≈280 B)                                  top          memory end
+//! ├─stack┼ Root ┼─ hdr │ block table ─┼─ hdr │ data ─┼─ hdr │ data ─┼ … ┼── unused ──┤
+//!   private       private (TABLE)       block          block                grows on demand
 //! ```
 //!
 //! * Address 0 is null: every handle is ≥ `__heap_base + 8`, and 0 means "none" or "failed".
+//!   The shadow stack is 16 bytes (nothing uses it), so the `Root` record's hot fields sit at
+//!   addresses below 128, which keeps every access to them one LEB128 byte shorter.
 //! * A **block** is an 8-byte inline header followed by its data; the handle is the data address,
-//!   8-aligned. The header holds only the block's row in the **block table**.
-//! * The **block table** (entries of 32 bytes: start, capacity, used length, state, address-order
-//!   links prev/next, free-bin links) is itself a block of the heap, doubled when full. It and the
-//!   `Root` record are *private*: `store_*` into them is a no-op, `load_*` from them reads 0, and
-//!   `input_set`/`output_set` ranges may not touch them.
+//!   8-aligned. The header holds only the block's **row**: the byte offset of its entry in the
+//!   **block table**.
+//! * The **block table** (entries of 32 bytes: start, capacity, used length, state and link flags,
+//!   address-order links prev/next, free-bin links; entry.rs) is itself a block of the heap,
+//!   doubled when full. A grown table is copied into a new block and the old one is retired (a
+//!   `TABLE` block until `reset`); `reset` puts the table back at the heap start at the size it
+//!   grew to. The tables and the `Root` record are *private*: `store_*` into the current one is
+//!   a no-op, `load_*` from it reads 0, and `input_set`/`output_set` ranges may not touch it.
+//! * `alloc` has a **fast path** (fast.rs): a bump at `top` gated by one compare against
+//!   `Root::fast_limit`, writing the entry as two u64 stores with its address-order links
+//!   implied (the row below, the row above). It is open only while no free block waits, the
+//!   highest block is the newest row, and rows and mapped memory remain; every other case, and
+//!   anything that needs a stored link, takes the slow path (allocator.rs).
 //! * `load_u64`/`store_u64` are the plugin's hot path. Their bounds check is one compare against a
 //!   cached *fast window*: from the end of the table's first home to the end of memory, or up to
 //!   the table once it has moved above that point. Other addresses take the full check. The
 //!   window is recomputed when a block is placed past the cached end of memory and whenever the
 //!   table moves (`Root::refresh_limits`); `load_u8`/`store_u8` use the same window.
 //! * Free blocks sit in 32 size-class bins (class = floor(log2(capacity))), found in O(1) through
-//!   a bitmap of non-empty bins; a reused block is split when the excess is ≥ 24 bytes.
+//!   a bitmap of non-empty bins: the head of the request's class if it fits, else the head of
+//!   the smallest larger class; a reused block is split when the excess is ≥ 24 bytes.
 //!
 //! ## Invariants
 //!
-//! 1. Blocks tile `[__heap_base, top)` in address order along the table's prev/next links.
+//! 1. Blocks tile `[__heap_base, top)` in address order along the table's prev/next links, as
+//!    read by `prev_of`/`next_of` (stored or implied).
 //! 2. No two free blocks are neighbours (freeing coalesces both sides), and the highest block is
 //!    never free (freeing it lowers `top` instead), so memory is reused before it grows.
 //! 3. `validate(h)` (handle.rs) is the only way a handle becomes a table row: it checks range,
-//!    alignment, and that the entry named by the header is active and starts exactly at `h`.
-//!    Sizes and links are read only from the table, never from inline headers, so a bad handle or
-//!    a scribbled header cannot make blocks overlap.
-//! 4. Memory starts at one page and grows only when no free block fits; a refused `memory.grow`
-//!    makes `alloc` return 0. `reset` zeroes exactly the memory used since the last reset and,
-//!    while the table has never grown, restores the root record `init` left (`PRISTINE`).
+//!    alignment (of the handle and of the row), and that the entry named by the header is active
+//!    and starts exactly at `h`. Sizes and links are read only from the table, never from inline
+//!    headers, so a bad handle or a scribbled header cannot make blocks overlap.
+//! 4. Memory starts at one page and grows only when no free block fits (a retired table is not
+//!    a free block: see docs/kernel.md, Costs); a refused `memory.grow` makes `alloc` return 0.
+//!    `reset` zeroes exactly the memory used since the last reset.
 #![no_std]
 
 mod abi_check;
