@@ -14,7 +14,7 @@ import pytest
 from tests.kernel_driver import KernelInstance
 
 HEADER = 8  # inline header before each block's data (kernel-src/src/layout.rs)
-ROOT_TABLE, ROOT_TABLE_CAP, ROOT_INPUT_OFFSET = 88, 96, 48  # offsets in `Root` (root.rs)
+ROOT_TABLE, ROOT_TABLE_CAP, ROOT_INPUT_OFFSET = 88, 100, 48  # offsets in `Root` (root.rs)
 PAGE = 65536
 
 Factory = Callable[..., KernelInstance]

@@ -35,6 +35,8 @@ pub struct Root {
     pub table: u32,
     /// Next never-used table row; entries `[fresh, table_bytes)` are free for the taking.
     pub fresh: u32,
+    /// Rows below this the fast path may take: all but the slow path's reserve (fast.rs).
+    pub fast_rows: u32,
     /// Entries the table has room for.
     pub table_bytes: u32,
     /// Entry of the highest block in memory (the block that ends at `top`), NIL when none.
@@ -80,6 +82,7 @@ impl Root {
         error: 0,
         table: 0,
         fresh: 0,
+        fast_rows: 0,
         table_bytes: 0,
         last: 0,
         fast_open: 0,
