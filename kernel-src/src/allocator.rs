@@ -83,11 +83,16 @@ pub unsafe fn alloc(root: &mut Root, n: u32) -> u32 {
 /// The module's contract (the root is settled here).
 pub unsafe fn free(root: &mut Root, row: u32) {
     fast::settle(root);
+    let (open, top) = (root.fast_open, root.top);
     release_block(root, row);
-    fast::refresh(root);
+    // A closed fast path stays closed (nothing left the bins) unless `top` came down: then the
+    // bins may be empty again, and the limit must follow `top` anyway.
+    if open != 0 || root.top != top {
+        fast::refresh(root);
+    }
 }
 
-/// `free` without the fast path's bookkeeping (also frees the old table when it moves).
+/// `free` without the fast path's bookkeeping.
 #[inline(never)]
 unsafe fn release_block(root: &mut Root, mut row: u32) {
     let e = entry(root, row);
