@@ -13,7 +13,7 @@
 //! one at a time: a reference to an entry is not kept across a call that may take another
 //! reference to the same entry.
 
-use crate::entry::{entry, next_of, prev_of, set_next, set_prev, write_entry, State};
+use crate::entry::{entry, write_entry, State};
 use crate::fast;
 use crate::layout::{
     align_up, copy, ensure_memory, fast_start, heap_start, write_u32, zero, BINS, ENTRY_SIZE,
@@ -83,11 +83,11 @@ pub unsafe fn alloc(root: &mut Root, n: u32) -> u32 {
 /// The module's contract (the root is settled here).
 pub unsafe fn free(root: &mut Root, row: u32) {
     fast::settle(root);
-    let (open, top) = (root.fast_open, root.top);
+    let (open, top) = (root.fast_limit > root.top, root.top);
     release_block(root, row);
     // A closed fast path stays closed (nothing left the bins) unless `top` came down: then the
     // bins may be empty again, and the limit must follow `top` anyway.
-    if open != 0 || root.top != top {
+    if open || root.top != top {
         fast::refresh(root);
     }
 }
@@ -96,26 +96,29 @@ pub unsafe fn free(root: &mut Root, row: u32) {
 #[inline(never)]
 unsafe fn release_block(root: &mut Root, mut row: u32) {
     let e = entry(root, row);
-    e.set_state(State::Free);
+    e.state = State::Free;
     e.used = 0;
-    let next = next_of(root, row);
-    if next != NIL && entry(root, next).is(State::Free) {
+    let next = entry(root, row).next;
+    if next != NIL && entry(root, next).state == State::Free {
         unbin(root, next);
         absorb_next(root, row);
     }
-    let prev = prev_of(root, row);
-    if prev != NIL && entry(root, prev).is(State::Free) {
+    let prev = entry(root, row).prev;
+    if prev != NIL && entry(root, prev).state == State::Free {
         unbin(root, prev);
         absorb_next(root, prev);
         row = prev;
     }
     if row == root.last {
-        let below = prev_of(root, row);
+        let below = entry(root, row).prev;
         if root.top > root.high_water {
             root.high_water = root.top; // `top` goes down: remember what `reset` must zero
         }
         root.top = entry(root, row).start as u64 - HEADER as u64;
         root.last = below;
+        if below != NIL {
+            entry(root, below).next = NIL;
+        }
         release_entry(root, row);
     } else {
         bin(root, row);
@@ -139,7 +142,7 @@ unsafe fn alloc_block(root: &mut Root, n: u32) -> u32 {
         row => {
             // Free memory is plugin-writable: restore the header a stray store may have hit.
             let e = entry(root, row);
-            e.set_state(State::Active);
+            e.state = State::Active;
             write_u32(e.start as u64 - HEADER as u64, row);
             row
         }
@@ -168,7 +171,7 @@ unsafe fn place_block(root: &mut Root, row: u32, cap: u32, state: State) {
     let last = root.last;
     write_entry(root, row, start, cap, state, last);
     if last != NIL {
-        set_next(root, last, row);
+        entry(root, last).next = row;
     }
     root.last = row;
     root.top = start + cap as u64;
@@ -203,16 +206,16 @@ unsafe fn take_free(root: &mut Root, cap: u32) -> u32 {
 /// Cut block `row` to `cap` bytes; the rest becomes a new free block just above it.
 unsafe fn split(root: &mut Root, row: u32, cap: u32) {
     let rest = take_entry(root);
-    let next = next_of(root, row);
+    let next = entry(root, row).next;
     let e = entry(root, row);
     let rest_start = e.start as u64 + cap as u64 + HEADER as u64;
     let rest_cap = e.cap - cap - HEADER;
     e.cap = cap;
     write_entry(root, rest, rest_start, rest_cap, State::Free, row);
-    set_next(root, rest, next);
-    set_next(root, row, rest);
+    entry(root, rest).next = next;
+    entry(root, row).next = rest;
     if next != NIL {
-        set_prev(root, next, rest);
+        entry(root, next).prev = rest;
     } else {
         root.last = rest;
     }
@@ -223,13 +226,14 @@ unsafe fn split(root: &mut Root, row: u32, cap: u32) {
 /// Merge the block above `row` into it (both out of the bins) and release its entry.
 #[inline(never)]
 unsafe fn absorb_next(root: &mut Root, row: u32) {
-    let next = next_of(root, row);
-    let after = next_of(root, next);
+    let next = entry(root, row).next;
+    let after = entry(root, next).next;
     let next_cap = entry(root, next).cap;
-    entry(root, row).cap += HEADER + next_cap;
+    let e = entry(root, row);
+    e.cap += HEADER + next_cap;
+    e.next = after;
     if after != NIL {
-        set_next(root, row, after);
-        set_prev(root, after, row);
+        entry(root, after).prev = row;
     } else {
         root.last = row;
     }
@@ -251,7 +255,7 @@ unsafe fn grow_table(root: &mut Root) -> bool {
     let new_table = entry(root, row).start as u64;
     copy(old_table, new_table, old_bytes as u64);
     set_table(root, new_table, old_bytes * 2);
-    entry(root, row).set_state(State::Table);
+    entry(root, row).state = State::Table;
     // The old table stays a `Table` block until `reset`: freed, it would be a hole that closes
     // the fast path (free blocks are reused first) and is only carved up by the slow path.
     true
@@ -279,7 +283,7 @@ unsafe fn take_entry(root: &mut Root) -> u32 {
 #[inline(never)]
 unsafe fn release_entry(root: &mut Root, row: u32) {
     let e = entry(root, row);
-    e.set_state(State::Unused); // `validate` wants `Active`: the stale `start` is never read
+    e.state = State::Unused; // `validate` wants `Active`: the stale `start` is never read
     if row + ENTRY_SIZE == root.fresh {
         root.fresh = row; // the newest entry: give it back to `fresh`, keeping rows in order
         return;

@@ -1,37 +1,30 @@
 //! One row of the block table, and the address-order links between rows.
 //!
 //! The fast path of `alloc` (fast.rs) writes a row as two u64 stores: `start | cap << 32` and
-//! `used` (whose upper half, `meta`, is then 0: active, both links implicit). An implicit link
-//! means "the neighbouring row": the block below row `i` is row `i - 1`, and the block above it
-//! is row `i + 1`, or none when `i` is the highest block (`root.last`). Every other placement
-//! writes its links explicitly and flags them in `meta`, so the links read through `prev_of` and
-//! `next_of` are always the truth.
+//! `used` (whose upper half, `state`, is then 0: active). It leaves `prev` and `next` to
+//! `fast::settle`, which writes them for every row the fast path placed before any other
+//! operation reads them: outside the fast path, the links of every row are stored.
 //!
 //! Safety contract of the `unsafe fn`s here: `root` is set up and settled (`fast::settle`), and
-//! every row passed in is below `root.fresh`, so its row lies inside the table block. Rows are
+//! every row passed in is below `root.fresh`, so it lies inside the table block. Rows are
 //! reached through `entry`, one at a time.
 
-use crate::layout::{ENTRY_SIZE, NIL};
+use crate::layout::NIL;
 use crate::root::Root;
 
-/// What a row describes: the low two bits of `Entry::meta`.
+/// What a row describes.
 #[repr(u32)]
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum State {
-    /// A block handed out by `alloc` (0, so the fast path's zero `meta` means active).
+    /// A block handed out by `alloc` (0, so the fast path's zero upper half means active).
     Active = 0,
     /// A released block, in a free bin.
     Free = 1,
-    /// The block that holds the block table.
+    /// A block that holds the block table, or held it before the table grew.
     Table = 2,
     /// On the spare list (or released), describing no block.
     Unused = 3,
 }
-
-/// `meta` bits: the state, and which links are stored rather than implied.
-const STATE_MASK: u32 = 3;
-const PREV_STORED: u32 = 4;
-const NEXT_STORED: u32 = 8;
 
 /// One row of the block table.
 #[repr(C)]
@@ -42,32 +35,15 @@ pub struct Entry {
     pub cap: u32,
     /// Bytes requested by `alloc` (what `length` returns).
     pub used: u32,
-    /// The state (`STATE_MASK`) and the stored-link flags.
-    pub meta: u32,
-    /// Row of the block just below in memory, when `PREV_STORED`.
+    /// What the row describes.
+    pub state: State,
+    /// Row of the block just below in memory, NIL for the lowest.
     pub prev: u32,
-    /// Row of the block just above in memory, when `NEXT_STORED`.
+    /// Row of the block just above in memory, NIL for the highest.
     pub next: u32,
     /// Free-bin list links (`Free`), or the spare list link (`Unused`, `link_next` only).
     pub link_prev: u32,
     pub link_next: u32,
-}
-
-impl Entry {
-    #[inline(always)]
-    pub fn state(&self) -> u32 {
-        self.meta & STATE_MASK
-    }
-
-    #[inline(always)]
-    pub fn is(&self, state: State) -> bool {
-        self.state() == state as u32
-    }
-
-    #[inline(always)]
-    pub fn set_state(&mut self, state: State) {
-        self.meta = (self.meta & !STATE_MASK) | state as u32;
-    }
 }
 
 /// The row at `row` (no bounds check).
@@ -81,9 +57,8 @@ pub unsafe fn entry(root: &Root, row: u32) -> &'static mut Entry {
     &mut *(addr as *mut Entry)
 }
 
-/// Describe a new block in row `row`: at `start`, of capacity `cap`, below it `prev`'s block.
-/// The link up is left to the caller (`set_next`), or to the rule for the highest block; the
-/// bin links are written when the block is binned.
+/// Describe a new block in row `row`: at `start`, of capacity `cap`, the highest block, with
+/// `prev`'s block just below it. The bin links are written when the block is binned.
 ///
 /// # Safety
 /// The module's contract.
@@ -93,68 +68,7 @@ pub unsafe fn write_entry(root: &Root, row: u32, start: u64, cap: u32, state: St
     e.start = start as u32;
     e.cap = cap;
     e.used = 0;
-    e.meta = state as u32 | PREV_STORED;
+    e.state = state;
     e.prev = prev;
-}
-
-/// The row of the block just below `row`'s block, NIL for the lowest.
-///
-/// # Safety
-/// The module's contract.
-#[inline(never)]
-pub unsafe fn prev_of(root: &Root, row: u32) -> u32 {
-    let e = entry(root, row);
-    if e.meta & PREV_STORED != 0 {
-        e.prev
-    } else {
-        row - ENTRY_SIZE
-    }
-}
-
-/// The row of the block just above `row`'s block, NIL for the highest.
-///
-/// # Safety
-/// The module's contract.
-#[inline(never)]
-pub unsafe fn next_of(root: &Root, row: u32) -> u32 {
-    let e = entry(root, row);
-    if row == root.last {
-        NIL
-    } else if e.meta & NEXT_STORED != 0 {
-        e.next
-    } else {
-        row + ENTRY_SIZE
-    }
-}
-
-/// Record that the block below `row`'s block is `prev`'s.
-///
-/// # Safety
-/// The module's contract.
-#[inline(never)]
-pub unsafe fn set_prev(root: &Root, row: u32, prev: u32) {
-    let e = entry(root, row);
-    e.prev = prev;
-    e.meta |= PREV_STORED;
-}
-
-/// Record that the block above `row`'s block is `next`'s.
-///
-/// # Safety
-/// The module's contract.
-#[inline(never)]
-pub unsafe fn set_next(root: &Root, row: u32, next: u32) {
-    let e = entry(root, row);
-    e.next = next;
-    e.meta |= NEXT_STORED;
-}
-
-/// Let the block above `row` (now the highest) be implied again: the fast path places row
-/// `row + 1` there without touching row `row`.
-///
-/// # Safety
-/// The module's contract.
-#[inline(always)]
-pub unsafe fn imply_next(root: &Root, row: u32) {
-    entry(root, row).meta &= !NEXT_STORED;
+    e.next = NIL;
 }

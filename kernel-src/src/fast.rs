@@ -5,16 +5,18 @@
 //! `reset`). While the path is open, `Root::fast_limit` is the end of mapped memory; while it
 //! is closed, it is `top`, which no block placed at `top` can end at or below. It is open only
 //! when nothing else needs doing: no free block waits (freed memory is reused first), and the
-//! highest block is row `fresh - ENTRY_SIZE`, so the new row's links can be implied. Separately,
-//! `Root::fast_rows` keeps the last two rows of the table for the slow path (a block and a
-//! split), which grows the table when it needs them.
+//! highest block is row `fresh - ENTRY_SIZE`, so the rows the path takes from `fresh` are in
+//! address order. Separately, `Root::fast_rows` keeps the last two rows of the table for the
+//! slow path (a block and a split), which grows the table when it needs them.
 //!
-//! What the fast path skips, `settle` catches up on before any other operation reads it:
-//! `root.last` (the highest row is `fresh - ENTRY_SIZE`). (`high_water` is raised only when `top`
-//! goes down, so the blocks of the fast path need no care there.)
+//! The fast path writes each row's position, size and state, nothing else. `settle` runs first
+//! in every other operation that reads rows' links (slow `alloc`, `free`) and writes the links
+//! of the rows placed since `refresh`, and `root.last`: each row once, so amortized O(1) per
+//! `alloc`, however long the run. (`high_water` is raised only when `top` goes down, so the
+//! blocks of the fast path need no care there.)
 
-use crate::entry::imply_next;
-use crate::layout::{write_u32, write_u64, ENTRY_SIZE, HEADER, MAX_ALLOC};
+use crate::entry::entry;
+use crate::layout::{write_u32, write_u64, ENTRY_SIZE, HEADER, MAX_ALLOC, NIL};
 use crate::root::Root;
 
 /// Table bytes kept back from the fast path: the slow path may need two rows (a block and a
@@ -40,18 +42,36 @@ pub unsafe fn try_alloc(root: &mut Root, n: u64) -> u64 {
     root.fresh = row + ENTRY_SIZE;
     let addr = root.table as u64 + row as u64;
     write_u64(addr, start | cap << 32); // start, cap
-    write_u64(addr + 8, n); // used; meta 0: active, links implied
+    write_u64(addr + 8, n); // used; state 0: active (links: `settle`)
     write_u32(top, row);
     root.top = end;
     start
 }
 
-/// Catch up on what the fast path left: the highest row.
-#[inline(always)]
-pub fn settle(root: &mut Root) {
-    if root.fast_open != 0 {
-        root.last = root.fresh - ENTRY_SIZE;
+/// Write the links of the rows the fast path placed since the last `refresh`, and `last`.
+///
+/// Linear in those rows, each written once: amortized O(1) per `alloc`.
+///
+/// # Safety
+/// `root` is the kernel's root record; no reference to a table row is live.
+#[inline(never)]
+pub unsafe fn settle(root: &mut Root) {
+    let (from, end) = (root.run_from, root.fresh);
+    if from < end {
+        // Rows `from..end` are blocks placed one above the other, the first just above the
+        // highest block when the fast path opened (row `from - ENTRY_SIZE`).
+        entry(root, from - ENTRY_SIZE).next = from;
+        let mut row = from;
+        while row < end {
+            let e = entry(root, row);
+            e.prev = row - ENTRY_SIZE;
+            e.next = row + ENTRY_SIZE;
+            row += ENTRY_SIZE;
+        }
+        entry(root, end - ENTRY_SIZE).next = NIL;
+        root.last = end - ENTRY_SIZE;
     }
+    root.run_from = end;
 }
 
 /// Open the fast path if it may run, else close it (see the module note).
@@ -61,11 +81,7 @@ pub fn settle(root: &mut Root) {
 #[inline(never)]
 pub unsafe fn refresh(root: &mut Root) {
     let open = root.nonempty == 0 && root.last + ENTRY_SIZE == root.fresh;
-    root.fast_open = open as u32;
-    root.fast_limit = root.top;
+    root.run_from = root.fresh;
     root.fast_rows = root.table_bytes - RESERVED;
-    if open {
-        root.fast_limit = root.mapped_end;
-        imply_next(root, root.last);
-    }
+    root.fast_limit = if open { root.mapped_end } else { root.top };
 }

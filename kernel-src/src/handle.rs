@@ -24,7 +24,7 @@ pub fn validate(root: &Root, handle: u64) -> u32 {
     }
     // SAFETY: `row` is below `root.fresh`: an entry of the table that has been written.
     let e: &Entry = unsafe { entry(root, row) };
-    if e.is(State::Active) && e.start as u64 == handle {
+    if e.state == State::Active && e.start as u64 == handle {
         row
     } else {
         NIL

@@ -19,17 +19,17 @@
 //! * A **block** is an 8-byte inline header followed by its data; the handle is the data address,
 //!   8-aligned. The header holds only the block's **row**: the byte offset of its entry in the
 //!   **block table**.
-//! * The **block table** (entries of 32 bytes: start, capacity, used length, state and link flags,
+//! * The **block table** (entries of 32 bytes: start, capacity, used length, state,
 //!   address-order links prev/next, free-bin links; entry.rs) is itself a block of the heap,
 //!   doubled when full. A grown table is copied into a new block and the old one is retired (a
 //!   `TABLE` block until `reset`); `reset` puts the table back at the heap start at the size it
 //!   grew to. The tables and the `Root` record are *private*: `store_*` into the current one is
 //!   a no-op, `load_*` from it reads 0, and `input_set`/`output_set` ranges may not touch it.
-//! * `alloc` has a **fast path** (fast.rs): a bump at `top` gated by one compare against
-//!   `Root::fast_limit`, writing the entry as two u64 stores with its address-order links
-//!   implied (the row below, the row above). It is open only while no free block waits, the
-//!   highest block is the newest row, and rows and mapped memory remain; every other case, and
-//!   anything that needs a stored link, takes the slow path (allocator.rs).
+//! * `alloc` has a **fast path** (fast.rs): a bump at `top` behind three compares (size, mapped
+//!   memory, rows), writing the entry as two u64 stores. It is open only while no free block
+//!   waits and the highest block is the newest row; every other case takes the slow path
+//!   (allocator.rs). The links of the rows it placed are written by `fast::settle`, first thing
+//!   in the next `free` or slow `alloc`: each row once.
 //! * `load_u64`/`store_u64` are the plugin's hot path. Their bounds check is one compare against a
 //!   cached *fast window*: from the end of the table's first home to the end of memory, or up to
 //!   the table once it has moved above that point. Other addresses take the full check. The
@@ -41,8 +41,8 @@
 //!
 //! ## Invariants
 //!
-//! 1. Blocks tile `[__heap_base, top)` in address order along the table's prev/next links, as
-//!    read by `prev_of`/`next_of` (stored or implied).
+//! 1. Blocks tile `[__heap_base, top)` in address order along the table's prev/next links
+//!    (once settled: see fast.rs).
 //! 2. No two free blocks are neighbours (freeing coalesces both sides), and the highest block is
 //!    never free (freeing it lowers `top` instead), so memory is reused before it grows.
 //! 3. `validate(h)` (handle.rs) is the only way a handle becomes a table row: it checks range,

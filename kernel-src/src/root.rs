@@ -42,8 +42,9 @@ pub struct Root {
     /// Entry of the highest block in memory (the block that ends at `top`), NIL when none.
     /// Behind by the blocks the fast path placed until `fast::settle`.
     pub last: u32,
-    /// Non-zero while the fast path is open: `last` may then lag behind (`fast::settle`).
-    pub fast_open: u32,
+    /// First row the fast path placed since the last `fast::refresh` (rows up to `fresh`):
+    /// their links, and `last`, wait for `fast::settle`.
+    pub run_from: u32,
     /// Bitmap of non-empty free bins.
     pub nonempty: u32,
     /// Head of the list of released entries (linked through `Entry::link_next`).
@@ -85,7 +86,7 @@ impl Root {
         fast_rows: 0,
         table_bytes: 0,
         last: 0,
-        fast_open: 0,
+        run_from: 0,
         nonempty: 0,
         spare: 0,
         bins: [0; BINS],
