@@ -9,8 +9,8 @@ use crate::layout::{fast_start, heap_start, memory_end, BINS, HEADER};
 pub struct Root {
     /// End of the highest block: everything from here to the end of memory is unused.
     pub top: u64,
-    /// While the fast path of `alloc` is open, `top` plus the largest capacity it may place;
-    /// equal to `top` while it is closed (see fast.rs).
+    /// While the fast path of `alloc` is open, the end of mapped memory: no block it places
+    /// may end past it. Equal to `top` while it is closed (see fast.rs).
     pub fast_limit: u64,
     /// Every `p` in `[fast_start(), fast_start() + fast_count)` starts a u64 that lies in the
     /// heap, below the end of memory and clear of the table: the one-compare path of
@@ -33,13 +33,14 @@ pub struct Root {
     pub error: u64,
     /// Address of entry 0 of the block table.
     pub table: u32,
-    /// Next never-used table row; entries `[fresh, table_bytes)` are free for the taking.
+    /// Next never-used table row (a byte offset, like every row); rows `[fresh, table_bytes)`
+    /// are free for the taking.
     pub fresh: u32,
     /// Rows below this the fast path may take: all but the slow path's reserve (fast.rs).
     pub fast_rows: u32,
-    /// Entries the table has room for.
+    /// Bytes of the table: room for `table_bytes / ENTRY_SIZE` entries.
     pub table_bytes: u32,
-    /// Entry of the highest block in memory (the block that ends at `top`), NIL when none.
+    /// Row of the highest block in memory (the block that ends at `top`), NIL when none.
     /// Behind by the blocks the fast path placed until `fast::settle`.
     pub last: u32,
     /// First row the fast path placed since the last `fast::refresh` (rows up to `fresh`):
