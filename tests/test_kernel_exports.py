@@ -399,6 +399,19 @@ def test_call_state_mirrors_the_getters(k: KernelInstance) -> None:
     assert k.read(address, 40) == bytes(40)
 
 
+def test_reset_zeroes_memory_the_heap_gave_back(k: KernelInstance) -> None:
+    """Freeing the highest block lowers `top`; `reset` must still zero the memory above it."""
+    low = k.alloc(64)
+    high = k.alloc(4096)
+    k.write(low, b"\xaa" * 64)
+    k.write(high, b"\xbb" * 4096)
+    k.free(high)
+    k.reset()
+    again = k.alloc(64 + 8 + 4096)  # the same memory, in one block
+    assert again == low
+    assert k.read(again, 64 + 8 + 4096) == bytes(64 + 8 + 4096)
+
+
 def test_reset_zeroes_data_where_a_grown_table_used_to_be(k: KernelInstance) -> None:
     """After the table grows, `reset` puts the larger table where plugin data was: no byte of
     the previous call's data can be read back, whether it is now table or data."""

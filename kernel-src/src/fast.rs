@@ -6,8 +6,8 @@
 //! is closed, it is `top`, which no block placed at `top` can end at or below. It is open only
 //! when nothing else needs doing: no free block waits (freed memory is reused first), and the
 //! highest block is row `fresh - ENTRY_SIZE`, so the rows the path takes from `fresh` are in
-//! address order. Separately, `Root::fast_rows` keeps the last two rows of the table for the
-//! slow path (a block and a split), which grows the table when it needs them.
+//! address order. Separately, `Root::fast_rows` keeps the table's last row for the slow path,
+//! which needs one to place the grown table's block.
 //!
 //! The fast path writes each row's position, size and state, nothing else. `settle` runs first
 //! in every other operation that reads rows' links (slow `alloc`, `free`) and writes the links
@@ -19,9 +19,9 @@ use crate::entry::entry;
 use crate::layout::{write_u32, write_u64, ENTRY_SIZE, HEADER, MAX_ALLOC, NIL};
 use crate::root::Root;
 
-/// Table bytes kept back from the fast path: the slow path may need two rows (a block and a
-/// split) before it can grow the table.
-const RESERVED: u32 = 2 * ENTRY_SIZE;
+/// Table bytes kept back from the fast path: the row the slow path needs to grow the table (it
+/// grows it while fewer than two rows are left, so it never runs out either).
+const RESERVED: u32 = ENTRY_SIZE;
 
 /// Place a block of `n` bytes at `top`, or return 0 when the fast path is closed or `n` does
 /// not fit in it (the caller then takes the slow path).
