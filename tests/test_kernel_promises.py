@@ -151,6 +151,37 @@ def test_a_header_naming_the_middle_of_an_entry_is_refused(k: KernelInstance) ->
     assert k.length(forger) == victim
 
 
+def test_released_rows_are_taken_before_the_table_grows(new_kernel: Factory) -> None:
+    """Rows of freed and merged blocks go to a spare list; while it holds rows, the table must
+    not grow: here growing would need memory the store refuses, and a free block fits."""
+    k = new_kernel(memory_limit=PAGE)
+    k.alloc(60_000)
+    small = [k.alloc(8) for _ in range(60)]  # 62 of the table's 64 rows are in use
+    for h in small[1:-1]:
+        k.free(h)  # they merge into one free block: 57 rows go spare
+    pages = k.pages
+    h = k.alloc(8)
+    assert small[1] <= h < small[-1]  # from the free block
+    assert k.pages == pages
+
+
+def test_a_retired_table_a_plugin_wrote_is_zeroed_by_reset(k: KernelInstance) -> None:
+    """A table that grew leaves its old block behind as ordinary memory until `reset`; `reset`
+    puts the table back there, and a later call must not read what a plugin wrote into it."""
+    k.alloc(8)
+    first_table = table_of(k)[0]
+    for _ in range(70):
+        k.alloc(8)  # the table grows and moves up: its first home is retired
+    assert table_of(k)[0] != first_table
+    k.store_u64(first_table + 8, 0x5EC12E7)
+    assert k.load_u64(first_table + 8) == 0x5EC12E7
+    k.reset()
+    for _ in range(140):
+        k.alloc(8)  # the (larger) table at the heap start grows and is retired again
+    assert table_of(k)[0] != first_table
+    assert k.load_u64(first_table + 8) == 0
+
+
 def test_the_block_table_own_handle_is_not_a_block(k: KernelInstance) -> None:
     first = k.alloc(8)
     table, _ = table_of(k)

@@ -34,11 +34,14 @@ fn set_table(root: &mut Root, table: u64, bytes: u32) {
 /// # Safety
 /// `root` is the kernel's root record, and no reference to a table entry is live.
 pub unsafe fn reset(root: &mut Root) {
-    // Only data needs zeroing. Below `fast_start` there is only ever table: the first table,
-    // retired (never freed) if it grew, or the table `init` puts back there, at least as large.
-    // Its entries are rewritten before they are read. (The fast path does not raise
+    // Only data needs zeroing. While the table stayed at the heap start all call, the memory
+    // below `fast_start` was table (private) all along, and its entries are rewritten before
+    // they are read: skip it. A table that grew was retired there, and a retired table is
+    // ordinary memory a plugin may have written: zero it. (The fast path does not raise
     // `high_water`: `top` counts too.)
-    zero(fast_start(), root.high_water.max(root.top));
+    let unmoved = root.table as u64 == heap_start() + HEADER as u64;
+    let start = if unmoved { fast_start() } else { heap_start() };
+    zero(start, root.high_water.max(root.top));
     // The table keeps the size it grew to: the next call of a long-lived instance is likely to
     // need as many rows, and growing costs a copy and leaves the old table's memory unused.
     let bytes = root.table_bytes.max(TABLE_INITIAL);
@@ -55,7 +58,7 @@ unsafe fn init(root: &mut Root, bytes: u32) {
     }
     set_table(root, table, bytes);
     root.fresh = 2 * ENTRY_SIZE; // row 0 is NIL; row 1 describes the table block
-    root.top = table;
+    root.top = heap_start(); // the table block's header, then the table
     place_block(root, ENTRY_SIZE, bytes, State::Table);
 }
 
@@ -261,11 +264,10 @@ unsafe fn grow_table(root: &mut Root) -> bool {
     true
 }
 
-/// Bytes of never-used rows left in the table (spare rows are not counted: growing while spares
-/// remain keeps the table within twice the entries in use, and the check cheap).
+/// Bytes of the rows that can be taken without growing the table: spare and never used.
 #[inline(always)]
 fn available(root: &Root) -> u32 {
-    root.table_bytes - root.fresh
+    root.spare_bytes + (root.table_bytes - root.fresh)
 }
 
 #[inline(never)]
@@ -273,6 +275,7 @@ unsafe fn take_entry(root: &mut Root) -> u32 {
     if root.spare != NIL {
         let row = root.spare;
         root.spare = entry(root, row).link_next;
+        root.spare_bytes -= ENTRY_SIZE;
         row
     } else {
         root.fresh += ENTRY_SIZE;
@@ -290,6 +293,7 @@ unsafe fn release_entry(root: &mut Root, row: u32) {
     }
     e.link_next = root.spare;
     root.spare = row;
+    root.spare_bytes += ENTRY_SIZE;
 }
 
 #[inline(always)]

@@ -22,9 +22,10 @@
 //! * The **block table** (entries of 32 bytes: start, capacity, used length, state,
 //!   address-order links prev/next, free-bin links; entry.rs) is itself a block of the heap,
 //!   doubled when full. A grown table is copied into a new block and the old one is retired (a
-//!   `TABLE` block until `reset`); `reset` puts the table back at the heap start at the size it
-//!   grew to. The tables and the `Root` record are *private*: `store_*` into the current one is
-//!   a no-op, `load_*` from it reads 0, and `input_set`/`output_set` ranges may not touch it.
+//!   `TABLE` block until `reset`, no longer private: it holds only copies of entries); `reset`
+//!   zeroes it and puts the table back at the heap start at the size it grew to. The table and
+//!   the `Root` record are *private*: `store_*` into them is a no-op, `load_*` from them reads 0,
+//!   and `input_set`/`output_set` ranges may not touch them.
 //! * `alloc` has a **fast path** (fast.rs): a bump at `top` behind three compares (size, mapped
 //!   memory, rows), writing the entry as two u64 stores. It is open only while no free block
 //!   waits and the highest block is the newest row; every other case takes the slow path

@@ -50,6 +50,8 @@ pub struct Root {
     pub nonempty: u32,
     /// Head of the list of released entries (linked through `Entry::link_next`).
     pub spare: u32,
+    /// Bytes of the rows on the `spare` list.
+    pub spare_bytes: u32,
     /// Head entry of each free bin.
     pub bins: [u32; BINS],
 }
@@ -90,6 +92,7 @@ impl Root {
         run_from: 0,
         nonempty: 0,
         spare: 0,
+        spare_bytes: 0,
         bins: [0; BINS],
     };
 
