@@ -86,17 +86,18 @@ pub unsafe fn alloc(root: &mut Root, n: u32) -> u32 {
 /// The module's contract (the root is settled here).
 pub unsafe fn free(root: &mut Root, row: u32) {
     fast::settle(root);
-    let (open, top) = (root.fast_limit > root.top, root.top);
+    let top = root.top;
     release_block(root, row);
-    // A closed fast path stays closed (nothing left the bins) unless `top` came down: then the
-    // bins may be empty again, and the limit must follow `top` anyway.
-    if open || root.top != top {
-        fast::refresh(root);
+    if root.top == top {
+        // The block went to a bin: the fast path closes (freed memory is reused first).
+        root.fast_limit = top;
+    } else {
+        fast::refresh(root); // `top` came down: the bins may be empty again
     }
 }
 
 /// `free` without the fast path's bookkeeping.
-#[inline(never)]
+#[inline(always)]
 unsafe fn release_block(root: &mut Root, mut row: u32) {
     let e = entry(root, row);
     e.state = State::Free;

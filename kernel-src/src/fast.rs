@@ -22,6 +22,8 @@ use crate::root::Root;
 /// Table bytes kept back from the fast path: the row the slow path needs to grow the table (it
 /// grows it while fewer than two rows are left, so it never runs out either).
 const RESERVED: u32 = ENTRY_SIZE;
+/// Offset of `Entry::prev` (then `next`) in a row.
+const LINKS: u64 = 16;
 
 /// Place a block of `n` bytes at `top`, or return 0 when the fast path is closed or `n` does
 /// not fit in it (the caller then takes the slow path).
@@ -54,8 +56,15 @@ pub unsafe fn try_alloc(root: &mut Root, n: u64) -> u64 {
 ///
 /// # Safety
 /// `root` is the kernel's root record; no reference to a table row is live.
-#[inline(never)]
+#[inline(always)]
 pub unsafe fn settle(root: &mut Root) {
+    if root.run_from != root.fresh {
+        settle_run(root);
+    }
+}
+
+#[inline(never)]
+unsafe fn settle_run(root: &mut Root) {
     let (from, end) = (root.run_from, root.fresh);
     if from < end {
         // Rows `from..end` are blocks placed one above the other, the first just above the
@@ -63,14 +72,15 @@ pub unsafe fn settle(root: &mut Root) {
         entry(root, from - ENTRY_SIZE).next = from;
         let mut row = from;
         while row < end {
-            let e = entry(root, row);
-            e.prev = row - ENTRY_SIZE;
-            e.next = row + ENTRY_SIZE;
+            // prev and next are adjacent u32s: one store
+            let links = (row - ENTRY_SIZE) as u64 | ((row + ENTRY_SIZE) as u64) << 32;
+            write_u64(root.table as u64 + row as u64 + LINKS, links);
             row += ENTRY_SIZE;
         }
         entry(root, end - ENTRY_SIZE).next = NIL;
         root.last = end - ENTRY_SIZE;
     }
+    // (`fresh` below `run_from`: a `free` gave the newest rows back, and nothing is to settle.)
     root.run_from = end;
 }
 
