@@ -184,13 +184,18 @@ unsafe fn place_block(root: &mut Root, row: u32, cap: u32, state: State) {
 
 /// Take a free block of at least `cap` bytes out of the bins, split off the excess; NIL if none.
 ///
-/// The head of the request's own size class if it is large enough, else the head of the
-/// smallest larger class that holds a block (every block there is large enough).
+/// One of the first two blocks of the request's own size class if it is large enough, else the
+/// head of the smallest larger class that holds a block (every block there is large enough).
 unsafe fn take_free(root: &mut Root, cap: u32) -> u32 {
     let class = size_class(cap);
+    // The first two blocks of the request's own class, when they are large enough (row 0, NIL,
+    // is never written: its capacity and links read as 0).
     let head = root.bins[class];
-    let found = if head != NIL && entry(root, head).cap >= cap {
+    let second = entry(root, head).link_next;
+    let found = if entry(root, head).cap >= cap {
         head
+    } else if entry(root, second).cap >= cap {
+        second
     } else {
         // `class + 1` is at most 32 (when `cap` is 2^31 or more): no larger class then.
         let larger = root.nonempty & u32::MAX.checked_shl(class as u32 + 1).unwrap_or(0);
