@@ -151,6 +151,17 @@ def test_a_header_naming_the_middle_of_an_entry_is_refused(k: KernelInstance) ->
     assert k.length(forger) == victim
 
 
+def test_every_waiting_free_block_is_reused_before_the_heap_grows(k: KernelInstance) -> None:
+    """Reusing one free block must not reopen the bump path while another still waits."""
+    a = k.alloc(64)
+    k.alloc(8)
+    b = k.alloc(64)
+    k.alloc(8)  # a and b are not neighbours, and neither is the highest block
+    k.free(a)
+    k.free(b)
+    assert {k.alloc(64), k.alloc(64)} == {a, b}
+
+
 def test_released_rows_are_taken_before_the_table_grows(new_kernel: Factory) -> None:
     """Rows of freed and merged blocks go to a spare list; while it holds rows, the table must
     not grow: here growing would need memory the store refuses, and a free block fits."""
