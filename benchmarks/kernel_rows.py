@@ -20,6 +20,11 @@ Log = Callable[[str], None]
 KiB = 1024
 
 
+def _sizes(args: argparse.Namespace) -> list[int]:
+    """Block counts of the alloc and live-block figures."""
+    return [100, 1000, 3000] if args.quick else [1000, 10_000, 100_000]
+
+
 def _fit_slope(n1: int, t1: float, n2: int, t2: float) -> float:
     return math.log(t2 / t1) / math.log(n2 / n1)
 
@@ -44,7 +49,7 @@ def kernel_benchmarks(args: argparse.Namespace, log: Log) -> tuple[list[Row], di
 def _measure_live(
     args: argparse.Namespace, benches: dict[str, kb.Bench], overhead: dict[str, float], log: Log
 ) -> tuple[list[int], dict[str, dict[int, kb.LiveResult]]]:
-    sizes = [100, 1000, 3000] if args.quick else [1000, 10_000, 100_000]
+    sizes = _sizes(args)
     official_cap = sizes[-1] if args.official_full else (1000 if args.quick else 30_000)
     live: dict[str, dict[int, kb.LiveResult]] = {"ours": {}, "official": {}}
     for name, bench in benches.items():
@@ -89,7 +94,7 @@ def _alloc_rows(
     log: Log,
 ) -> list[Row]:
     """`alloc` x n on fresh and on warm instances: medians of rounds alternating the kernels."""
-    sizes = [100, 1000, 3000] if args.quick else [1000, 10_000, 100_000]
+    sizes = _sizes(args)
     rounds = 3 if args.quick else 9
     rows = []
     raw["alloc"] = {}
