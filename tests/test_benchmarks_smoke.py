@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks import instructions
 from benchmarks import kernel as kb
 from benchmarks.host import echo_wasm
 
@@ -47,6 +48,27 @@ def test_churn_keeps_lengths(bench: kb.Bench) -> None:
     assert result.checked
     assert result.peak_live_bytes >= result.end_live_bytes > 0
     assert [p["step"] for p in result.curve] == [0, 100, 200, 300]
+
+
+def test_alloc_rounds_check_both_kernels(kernel_wasm: bytes, official_kernel_wasm: bytes) -> None:
+    benches = {"ours": kb.Bench(kernel_wasm), "official": kb.Bench(official_kernel_wasm)}
+    result = kb.alloc_rounds(benches, 100, overhead=dict.fromkeys(benches, 0.0), rounds=2)
+    assert result.checked
+    assert set(result.fresh_s) == set(result.warm_s) == {"ours", "official"}
+
+
+def test_instruction_counts_are_the_interpreters(kernel_wasm: bytes) -> None:
+    """Counted, not estimated: the same call counts the same, a whole call counts more than one
+    `alloc`, and nothing is counted while nothing runs."""
+    pytest.importorskip("pywasm")
+    alloc = instructions.kernel_alloc(kernel_wasm)
+    assert alloc["alloc(10), warm"] == instructions.kernel_alloc(kernel_wasm)["alloc(10), warm"]
+    assert alloc["alloc(10), warm"] > 10
+    echo = instructions.echo_call(echo_wasm(), kernel_wasm)
+    assert echo > alloc["alloc(10), warm"]
+    with instructions.counting() as counter:
+        pass
+    assert counter.instructions == 0
 
 
 def test_throughput_round_trips(bench: kb.Bench) -> None:
