@@ -37,7 +37,7 @@ def kernel_benchmarks(args: argparse.Namespace, log: Log) -> tuple[list[Row], di
     benches = {name: kb.Bench(wasm) for name, wasm in kernels.items()}
     overhead = {name: kb.crossing_overhead(b) for name, b in benches.items()}
     raw: dict[str, Any] = {"crossing_overhead_s": overhead}
-    rows = _alloc_rows(args, benches, overhead, raw, log)
+    rows = _alloc_rows(args, benches, raw, log)
     rows += _instruction_rows(kernels, raw, log)
     rows += _live_rows(args, benches, overhead, raw, log)
     rows += _churn_rows(args, benches, overhead, raw, log)
@@ -87,11 +87,7 @@ def _measure_live(
 
 
 def _alloc_rows(
-    args: argparse.Namespace,
-    benches: dict[str, kb.Bench],
-    overhead: dict[str, float],
-    raw: dict[str, Any],
-    log: Log,
+    args: argparse.Namespace, benches: dict[str, kb.Bench], raw: dict[str, Any], log: Log
 ) -> list[Row]:
     """`alloc` x n on fresh and on warm instances: medians of rounds alternating the kernels."""
     sizes = _sizes(args)
@@ -100,7 +96,7 @@ def _alloc_rows(
     raw["alloc"] = {}
     for n in sizes:
         log(f"kernel: alloc x{n:,}, fresh and warm, {rounds} rounds ...")
-        r = kb.alloc_rounds(benches, n, overhead=overhead, rounds=rounds)
+        r = kb.alloc_rounds(benches, n, rounds=rounds)
         raw["alloc"][n] = asdict(r)
         for kind, label in (("fresh_s", "fresh instance"), ("warm_s", "warm (after reset)")):
             ours, official = getattr(r, kind)["ours"], getattr(r, kind)["official"]

@@ -52,7 +52,7 @@ def test_churn_keeps_lengths(bench: kb.Bench) -> None:
 
 def test_alloc_rounds_check_both_kernels(kernel_wasm: bytes, official_kernel_wasm: bytes) -> None:
     benches = {"ours": kb.Bench(kernel_wasm), "official": kb.Bench(official_kernel_wasm)}
-    result = kb.alloc_rounds(benches, 100, overhead=dict.fromkeys(benches, 0.0), rounds=2)
+    result = kb.alloc_rounds(benches, 100, rounds=2)
     assert result.checked
     assert set(result.fresh_s) == set(result.warm_s) == {"ours", "official"}
 
