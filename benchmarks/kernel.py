@@ -135,7 +135,6 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
     max_reps: int = 30,
     overhead: float = 0.0,
     shuffle: bool = True,
-    alloc_only: bool = False,
 ) -> LiveResult:
     """alloc n blocks (1..max_size B), `length` on each, `free` each, in a random order.
 
@@ -143,8 +142,8 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
     each phase is kept, minus the crossing overhead. `length` is repeated inside wasm so that one
     timed call lasts long enough when n is small (it does not change state); the first sample
     calibrates the repetitions and is dropped when they change. `shuffle=False` takes the blocks
-    in allocation order instead of a random one. `alloc_only` skips `length` and `free` (their
-    times are then 0): for a kernel whose `length`/`free` are too slow to run at this n.
+    in allocation order instead of a random one. (The alloc phase is kept in the raw figures;
+    the alloc rows come from `alloc_rounds`.)
     """
     if n > SLOTS_MAX:
         raise ValueError(f"n={n} exceeds the plugin's {SLOTS_MAX} slots")
@@ -168,8 +167,6 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
         times["alloc"].append(t - overhead)
         checked = checked and total == expected and linked.p("failed") == 0
         reps += 1
-        if alloc_only:
-            continue
         linked.p("permute", n)
         t, lengths = linked.timed("length_n", n, length_reps)
         checked = checked and lengths == expected * length_reps % U64
@@ -183,7 +180,7 @@ def live_blocks(  # noqa: PLR0913 - keyword-only benchmark knobs
         checked = checked and linked.p("length_n", n, 1) == 0
         if time.perf_counter() - started > budget_s * 20:
             break
-    if not times["length"] and not alloc_only:  # only the calibration sample: keep it
+    if not times["length"]:  # only the calibration sample: keep it
         times["length"].append(calibration)
     best = {phase: min(ts) if ts else 0.0 for phase, ts in times.items()}
     return LiveResult(n, best["alloc"], best["length"], best["free"], reps, checked)

